@@ -1,0 +1,5 @@
+"""Pages of surveys, under /app/<account>/surveys/."""
+from django.urls import path  # noqa: F401
+
+app_name = "surveys"
+urlpatterns: list = []
