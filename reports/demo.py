@@ -128,10 +128,7 @@ def load_demo(*, people: int = 300, days: int = 365, seed: int = 7) -> tuple[Acc
                 person = rng.choice(persons)
                 survey = rng.choices([nps, ces, csat], weights=[5, 4, 1])[0]
                 channel_prop = rng.choice(CHANNEL_PROPS)
-                if channel_prop == "chat" and 150 < day < 200:
-                    quality_here = quality - 0.2
-                else:
-                    quality_here = quality
+                quality_here = quality - 0.2 if channel_prop == "chat" and 150 < day < 200 else quality
                 if survey.kind == SurveyKind.NPS:
                     score = _nps_score(rng, quality_here)
                 elif survey.kind == SurveyKind.CES:

@@ -21,9 +21,8 @@ def test_a_scope_sees_only_its_own_account(acme, globex):
 
 
 def test_account_scope_refuses_none():
-    with pytest.raises(ScopeError):
-        with account_scope(None):
-            pass
+    with pytest.raises(ScopeError), account_scope(None):
+        pass
 
 
 def test_cross_account_code_sees_everything_when_it_says_so(acme, globex):

@@ -2,9 +2,9 @@
 
 Split by topic; import from here: ``from surveys import services``.
 """
+from surveys.services.invitations import schedule_invitation
 from surveys.services.people import upsert_person
 from surveys.services.surveys import create_default_survey, create_survey, default_question
-from surveys.services.invitations import schedule_invitation
 
 __all__ = [
     "create_default_survey",

@@ -1,6 +1,12 @@
 """factory_boy factories, one module per app. Every tenant model needs one: the isolation walker
 (tests/test_isolation.py) creates one of every tenant model through ``TENANT_FACTORIES``."""
-from tests.factories.accounts import AccountFactory, ApiKeyFactory, EventFactory, MembershipFactory, UserFactory
+from tests.factories.accounts import (
+    AccountFactory,
+    ApiKeyFactory,
+    EventFactory,
+    MembershipFactory,
+    UserFactory,
+)
 from tests.factories.responses import AnswerFactory, DailyRollupFactory, ResponseFactory
 from tests.factories.surveys import (
     InvitationFactory,
