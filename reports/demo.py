@@ -111,7 +111,8 @@ def load_demo(*, people: int = 300, days: int = 365, seed: int = 7) -> tuple[Acc
             first, last = rng.choice(FIRST), rng.choice(LAST)
             store = rng.choice(STORES)
             persons.append(Person(
-                account=account, email=f"{first.lower()}.{last.lower()}.{i}@example.com".replace("é", "e").replace("í", "i"),
+                account=account,
+                email=f"{first.lower()}.{last.lower()}.{i}@example.com".replace("é", "e").replace("í", "i"),
                 name=f"{first} {last}", created_at=now - timedelta(days=rng.randint(days, days + 200)),
                 properties={"plan": rng.choice(PLANS), "country": LOCALE_BY_STORE[store].upper(), "store": store,
                             "locale": LOCALE_BY_STORE[store]},
