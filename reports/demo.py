@@ -154,6 +154,15 @@ def load_demo(*, people: int = 300, days: int = 365, seed: int = 7) -> tuple[Acc
                     properties={**person.properties, "channel": channel_prop, "agent": rng.choice(AGENTS)},
                     locale=locale, created_at=created, updated_at=created, completed_at=created,
                 ), invitation, survey is ces and rng.random() < 0.9, score))
+        # Invitations nobody answered, so the response rate means something (about 45%).
+        for day in range(days, 0, -1):
+            for _n in range(rng.randint(5, 12)):
+                sent = now - timedelta(days=day, minutes=rng.randint(0, 1439))
+                invitations.append(Invitation(
+                    account=account, survey=rng.choices([nps, ces, csat], weights=[5, 4, 1])[0],
+                    person=rng.choice(persons), channel=Channel.EMAIL, status=Invitation.Status.SENT,
+                    scheduled_at=sent, sent_at=sent, attempts=1, attempt_id=uuid.UUID(int=rng.getrandbits(128)),
+                    esp_message_id=f"demo-{len(invitations)}"))
         Invitation.objects.bulk_create(invitations, batch_size=1000)
         for response, invitation, _has_resolution, _score in responses:
             response.invitation = invitation

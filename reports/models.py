@@ -1,1 +1,72 @@
-"""Models of reports."""
+"""Models of reports: who receives the monthly stakeholder report, and one row per (account, month) sent."""
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Account
+from accounts.scoping import TenantManager
+
+
+class ReportRecipient(models.Model):
+    """A recipient of the monthly report: a member of the account or a plain email address."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="report_recipients")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
+                             related_name="+")
+    email = models.EmailField(_("email"), blank=True, help_text=_("For people who are not members."))
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = TenantManager()
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["account", "created_at"])]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "user"], condition=models.Q(user__isnull=False),
+                                    name="report_recipient_unique_user"),
+            models.UniqueConstraint(fields=["account", "email"], condition=~models.Q(email=""),
+                                    name="report_recipient_unique_email"),
+            models.CheckConstraint(condition=models.Q(user__isnull=False) | ~models.Q(email=""),
+                                   name="report_recipient_user_or_email"),
+        ]
+
+    def __str__(self) -> str:
+        return self.address
+
+    @property
+    def address(self) -> str:
+        return self.user.email or self.user.username if self.user_id else self.email
+
+
+class MonthlyReport(models.Model):
+    """The stakeholder report of one calendar month; the unique row makes sending idempotent."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="monthly_reports")
+    month = models.DateField(help_text=_("First day of the month the report covers."))
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    sent_to = models.JSONField(default=list, blank=True, help_text=_("Addresses already sent (a retry skips them)."))
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = TenantManager()
+
+    class Meta:
+        ordering = ["-month"]
+        indexes = [models.Index(fields=["account", "month"])]
+        constraints = [models.UniqueConstraint(fields=["account", "month"], name="monthly_report_unique")]
+
+    def __str__(self) -> str:
+        return self.month.strftime("%B %Y")
+
+    def get_absolute_url(self) -> str:
+        return reverse("reports:monthlyreport-detail", kwargs={"account": self.account.slug, "pk": self.pk})
