@@ -1,5 +1,42 @@
-"""Verbatim's REST API under /api/ (DRF routers of each app's api.py) and its OpenAPI schema."""
-from django.urls import path  # noqa: F401
+"""Verbatim's REST API under /api/ (DRF routers of each app's api.py) and its OpenAPI schema.
+
+Webhook endpoints, Zapier subscriptions and follow-up cases register here when their apps ship
+their ``api.py`` (see docs/api.md).
+"""
+from django.http import HttpRequest, JsonResponse
+from django.urls import include, path, re_path
+from django.views.decorators.csrf import csrf_exempt
+from django.views.generic import TemplateView
+from drf_spectacular.views import SpectacularAPIView
+from rest_framework.permissions import AllowAny
+from rest_framework.routers import SimpleRouter
+
+from accounts.api import CurrentAccountView
+from reports.api import SurveyMetricsView
+from responses.api import ResponseViewSet
+from surveys.api import InvitationViewSet, PersonViewSet, SuppressionViewSet, SurveyViewSet
 
 app_name = "restapi"
-urlpatterns: list = []
+
+
+@csrf_exempt
+def api_not_found(request: HttpRequest, *args: object, **kwargs: object) -> JsonResponse:
+    """Any other /api/ path: the API's JSON 404, never the HTML page."""
+    return JsonResponse({"status": 404, "message": "Not Found"}, status=404)
+
+router = SimpleRouter(trailing_slash=False)
+router.register("surveys", SurveyViewSet, basename="survey")
+router.register("people", PersonViewSet, basename="person")
+router.register("invitations", InvitationViewSet, basename="invitation")
+router.register("responses", ResponseViewSet, basename="response")
+router.register("suppressions", SuppressionViewSet, basename="suppression")
+
+urlpatterns = [
+    path("v1/account", CurrentAccountView.as_view(), name="account-current"),
+    path("v1/surveys/<int:pk>/metrics", SurveyMetricsView.as_view(), name="survey-metrics"),
+    path("v1/", include(router.urls)),
+    path("schema/", SpectacularAPIView.as_view(permission_classes=[AllowAny], authentication_classes=[]),
+         name="schema"),
+    path("docs/", TemplateView.as_view(template_name="api/explorer.html"), name="docs"),
+    re_path(r"^.*$", api_not_found),
+]

@@ -1,0 +1,168 @@
+"""Benchmark: the Delighted-compatible API over HTTP on loopback (gunicorn + PostgreSQL + Redis).
+
+    DATABASE_URL=postgres://... REDIS_URL=redis://... .venv/bin/python bench/api.py [--quick]
+
+16 concurrent keep-alive clients, with an API key (Basic auth, no colon: the Python client's form):
+- ``POST /v1/people`` (upsert + schedule an invitation), one new email per request;
+- ``GET /v1/survey_responses?per_page=100`` (first page, oldest first) with 10,000 responses in the
+  project, then again after growing the table (1,000,000 responses; 100,000 with --quick): listing
+  must not degrade with table size;
+- the minimal Django view of the capture benchmark (bench/_capture_app.py), served the same way.
+Prints req/s, p50/p99 and the ratio of each to the minimal view. The rate limit is off for the run.
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import http.client
+import json
+import os
+import statistics
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+CLIENTS = 16
+
+
+def run(port: int, requests: list[tuple[str, str, bytes | None]], auth: str) -> dict:
+    """Send the requests with CLIENTS keep-alive connections; returns throughput and latencies."""
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    lock = threading.Lock()
+    index = iter(range(len(requests)))
+    headers = {"Content-Type": "application/json", "Accept": "application/json", "Host": "127.0.0.1",
+               "Authorization": auth, "User-Agent": "Delighted Python 4.2.0"}
+
+    def client() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        mine_lat, mine_st = [], {}
+        while True:
+            with lock:
+                i = next(index, None)
+            if i is None:
+                break
+            method, url, body = requests[i]
+            started = time.perf_counter()
+            try:
+                conn.request(method, url, body=body, headers=headers)
+                response = conn.getresponse()
+                response.read()
+                status = response.status
+            except (OSError, http.client.HTTPException):
+                status = 0
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            mine_lat.append(time.perf_counter() - started)
+            mine_st[status] = mine_st.get(status, 0) + 1
+        conn.close()
+        with lock:
+            latencies.extend(mine_lat)
+            for key, value in mine_st.items():
+                statuses[key] = statuses.get(key, 0) + value
+
+    threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    latencies.sort()
+    return {"rps": len(requests) / elapsed, "p50": statistics.median(latencies) * 1000,
+            "p99": latencies[max(int(len(latencies) * 0.99) - 1, 0)] * 1000, "statuses": statuses}
+
+
+def grow_responses(*, account_id: int, survey_id: int, person_id: int, total: int) -> None:
+    """Bring the survey to ``total`` responses with one INSERT ... generate_series (spread over 2 years)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM responses_response WHERE survey_id = %s", [survey_id])
+        have = cursor.fetchone()[0]
+        if have >= total:
+            return
+        cursor.execute(
+            """INSERT INTO responses_response (account_id, survey_id, person_id, score, comment, channel, properties,
+                   locale, suspected_bot, bot_reason, tags, created_at, updated_at)
+               SELECT %s, %s, %s, g %% 11, CASE WHEN g %% 3 = 0 THEN 'Great service' ELSE '' END, 'email',
+                   '{"plan": "pro"}'::jsonb, 'en', false, '', '[]'::jsonb,
+                   now() - interval '730 days' + (g * interval '1 second' * 63072000 / %s),
+                   now() - interval '730 days' + (g * interval '1 second' * 63072000 / %s)
+               FROM generate_series(%s, %s) AS g""",
+            [account_id, survey_id, person_id, total, total, have + 1, total])
+        cursor.execute("ANALYZE responses_response")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="2,000 requests per measurement; 100k rows, not 1M")
+    parser.add_argument("--requests", type=int, default=10_000)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=4)
+    args = parser.parse_args()
+    count = 2000 if args.quick else args.requests
+    large = 100_000 if args.quick else 1_000_000
+    if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        raise SystemExit("set DATABASE_URL to a PostgreSQL database (it gets a throw-away account)")
+    os.environ.setdefault("VERBATIM_ENV", "test")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ["API_RATE_LIMIT"] = "0/60"  # measure the API, not the limiter's refusals
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    from accounts.models import Account, ApiKey, hash_secret
+    from accounts.scoping import account_scope, cross_account
+    from bench.capture import free_port, start_gunicorn
+    from surveys.models import Person
+    from surveys.services import create_default_survey
+
+    account = Account.objects.create(name="Bench API", slug=f"bench-api-{uuid.uuid4().hex[:8]}")
+    try:
+        raw = f"vb_{uuid.uuid4().hex[:8]}_{uuid.uuid4().hex}"
+        with account_scope(account):
+            ApiKey.objects.create(account=account, name="bench", prefix=raw.split("_")[1], key_hash=hash_secret(raw))
+            survey = create_default_survey(account)
+            person = Person.objects.create(account=account, email="responder@bench.example")
+        grow_responses(account_id=account.pk, survey_id=survey.pk, person_id=person.pk, total=10_000)
+        auth = "Basic " + base64.b64encode(raw.encode()).decode()
+        port = free_port()
+        server = start_gunicorn(port, account.pk, args.workers, args.threads)
+        try:
+            listing = [("GET", "/v1/survey_responses?per_page=100", None)]
+            run(port, [("GET", "/bench/minimal", None)] * 300 + listing * 100, auth)  # warm up every worker
+            minimal = run(port, [("GET", "/bench/minimal", None)] * count, auth)
+            people = run(port, [("POST", "/v1/people", json.dumps(
+                {"email": f"p{i}@bench.example", "name": f"P {i}", "properties": {"plan": "pro"}}).encode())
+                for i in range(count)], auth)
+            small = run(port, listing * (count // 4), auth)
+            grow_responses(account_id=account.pk, survey_id=survey.pk, person_id=person.pk, total=large)
+            run(port, listing * 100, auth)
+            big = run(port, listing * (count // 4), auth)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        print(f"config: gunicorn gthread {args.workers} workers x {args.threads} threads, {CLIENTS} clients")
+        rows = (("minimal view", minimal), ("POST /v1/people", people),
+                ("GET responses 10k", small), (f"GET responses {large // 1000}k", big))
+        for name, figures in rows:
+            print(f"{name:22s} {figures['rps']:8.0f} req/s  p50 {figures['p50']:7.1f} ms  p99 {figures['p99']:7.1f} ms"
+                  f"  ratio {figures['rps'] / minimal['rps']:.3f}  statuses {figures['statuses']}")
+        print(f"RESULT POST /v1/people {people['rps']:.0f} req/s p99 {people['p99']:.0f} ms "
+              f"({people['rps'] / minimal['rps']:.2f} x minimal {minimal['rps']:.0f} req/s); "
+              f"GET /v1/survey_responses?per_page=100 {small['rps']:.0f} req/s at 10k, {big['rps']:.0f} req/s at "
+              f"{large // 1000}k ({big['rps'] / small['rps']:.2f} x), p99 {small['p99']:.0f} / {big['p99']:.0f} ms")
+    finally:
+        with cross_account():  # remove the throw-away account and everything it owns
+            Account.objects.filter(pk=account.pk).delete()
+
+
+if __name__ == "__main__":
+    main()
