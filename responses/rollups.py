@@ -37,8 +37,15 @@ def counted(response: Response) -> bool:
     return not response.suspected_bot
 
 
+def bucket(response: Response) -> tuple:
+    return (counted(response), response.survey_id, response.created_at, response.channel, response.score,
+            bool(response.comment))
+
+
 def record_change(*, account: Account, before: Response | None, after: Response | None) -> None:
     """Move one response between buckets: before is its state before the write, after its new state."""
+    if before is not None and after is not None and bucket(before) == bucket(after):
+        return  # same bucket: nothing to move (and no lock taken on the hot rollup row)
     if before is not None and counted(before):
         apply_to_rollup(account=account, survey_id=before.survey_id, day=rollup_day(account, before.created_at),
                         channel=before.channel, score=before.score, has_comment=bool(before.comment), sign=-1)

@@ -1,18 +1,70 @@
-"""Every write of responses: recording scores, comments and answers."""
+"""Every write of responses: the token door, recording scores, comments and answers, bot flags."""
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.events import emit_event
+from accounts.models import hash_secret
+from accounts.scoping import cross_account
 from responses import rollups
-from responses.models import Response
-from surveys.models import Channel, Invitation, Person, Survey
+from responses.models import Answer, Response
+from surveys.models import Channel, Invitation, Person, Question, Survey
+
+MAX_COMMENT = 5000
+MAX_TEXT_ANSWER = 2000
+MAX_OTHER_TEXT = 1000
+MAX_PROPERTIES = 30
+MAX_PROPERTY_KEY = 64
+MAX_PROPERTY_VALUE = 500
+OTHER = "other"
+
+
+class LinkUnknown(Exception):
+    """No invitation has this token (404)."""
+
+
+class LinkGone(Exception):
+    """The invitation's link expired or was cancelled (410)."""
+
+
+def invitation_for_token(raw: str) -> Invitation:
+    """The invitation a respondent link opens: the respondent door into the tenant scope.
+
+    Looks the token up by its SHA-256 across accounts (no scope exists before the token names
+    one); the caller then enters ``account_scope(invitation.account)``. Raises ``LinkUnknown``
+    or ``LinkGone`` (expired or cancelled; an answered invitation stays editable while its
+    response's edit window is open).
+    """
+    if not raw or len(raw) > 128:
+        raise LinkUnknown
+    with cross_account():  # the token is the door: nothing names the account before it
+        invitation = (Invitation.objects.select_related("account", "survey", "person")
+                      .filter(token_hash=hash_secret(raw)).first())
+        if invitation is None:
+            raise LinkUnknown
+        if invitation.status == Invitation.Status.CANCELLED:
+            raise LinkGone
+        now = timezone.now()
+        if invitation.token_expires_at is not None and invitation.token_expires_at <= now:
+            response = Response.objects.filter(invitation=invitation).only("pk", "created_at").first()
+            if response is None or not editable(response, account=invitation.account, now=now):
+                raise LinkGone
+    invitation.survey.account = invitation.account  # one account object for the whole request
+    return invitation
+
+
+def editable(response: Response, *, account: Any, now: Any = None) -> bool:
+    """Whether the respondent may still change this response (the account's edit window)."""
+    return (now or timezone.now()) < response.created_at + timedelta(days=account.edit_window_days)
 
 
 def validate_score(survey: Survey, score: Any) -> int:
@@ -26,50 +78,414 @@ def validate_score(survey: Survey, score: Any) -> int:
     return value
 
 
+def clean_comment(comment: Any) -> str | None:
+    if comment is None:
+        return None
+    if not isinstance(comment, str):
+        raise ValidationError({"comment": _("The comment must be text.")})
+    comment = comment.strip()
+    if len(comment) > MAX_COMMENT:
+        raise ValidationError({"comment": _("Please keep the comment under %(max)d characters.")
+                               % {"max": MAX_COMMENT}})
+    return comment
+
+
+def clean_properties(properties: Any) -> dict[str, Any]:
+    """Properties from a link or widget: at most 30, short keys, short scalar values."""
+    if not properties:
+        return {}
+    if not isinstance(properties, dict):
+        raise ValidationError({"properties": _("Properties must be an object of names and values.")})
+    if len(properties) > MAX_PROPERTIES:
+        raise ValidationError({"properties": _("At most %(max)d properties.") % {"max": MAX_PROPERTIES}})
+    clean = {}
+    for key, value in properties.items():
+        key = str(key).strip()
+        if not key or len(key) > MAX_PROPERTY_KEY:
+            raise ValidationError({"properties": _("Property names must be 1 to %(max)d characters.")
+                                   % {"max": MAX_PROPERTY_KEY}})
+        if value is not None and not isinstance(value, str | int | float | bool):
+            raise ValidationError({"properties": _("Property values must be text or numbers.")})
+        if isinstance(value, str) and len(value) > MAX_PROPERTY_VALUE:
+            raise ValidationError({"properties": _("Property values must be at most %(max)d characters.")
+                                   % {"max": MAX_PROPERTY_VALUE}})
+        clean[key] = value
+    return clean
+
+
+def check_edit_window(response: Response, now: Any) -> None:
+    if not editable(response, account=response.account, now=now):
+        raise ValidationError({"response": _("This answer can no longer be changed.")})
+
+
+@dataclass
+class _Write:
+    """A response written in this transaction: its state before (None: created) and whether it changed."""
+
+    response: Response
+    before: Response | None
+    changed: bool
+
+
+def _locked_response(invitation: Invitation) -> Response | None:
+    """Lock the invitation row, then read its response: concurrent posts for one token serialize here."""
+    Invitation.objects.select_for_update().filter(pk=invitation.pk).values_list("pk", flat=True).first()
+    return Response.objects.filter(invitation=invitation).first()
+
+
+def _write_score(*, survey: Survey, value: int, invitation: Invitation | None, existing: Response | None,
+                 person: Person | None, comment: str | None, channel: str, properties: dict[str, Any], locale: str,
+                 suspected_bot: bool, bot_reason: str, automatic: bool, now: Any, complete: bool = False) -> _Write:
+    """Create the response or change the existing one (one row write); no rollup, no event yet."""
+    account = survey.account
+    if existing is None:
+        response = Response.objects.create(
+            account=account, survey=survey, invitation=invitation, person=person, score=value,
+            comment=comment or "", channel=invitation.channel if invitation else channel,
+            properties={**(invitation.properties if invitation else {}), **properties},
+            locale=locale or survey.locale, suspected_bot=suspected_bot, bot_reason=bot_reason[:100],
+            created_at=now, updated_at=now, completed_at=now if complete else None,
+        )
+        return _Write(response=response, before=None, changed=True)
+    existing.account, existing.survey = account, survey
+    before = copy.copy(existing)
+    if value != before.score or (comment is not None and comment != before.comment):
+        check_edit_window(existing, now)
+    existing.score = value
+    if comment is not None:
+        existing.comment = comment
+    if properties:
+        existing.properties = {**existing.properties, **properties}
+    if suspected_bot and not existing.suspected_bot and not (existing.comment or existing.completed_at):
+        existing.suspected_bot, existing.bot_reason = True, bot_reason[:100]
+    elif not suspected_bot and not automatic and existing.suspected_bot:
+        existing.suspected_bot, existing.bot_reason = False, ""  # a real interaction confirms it
+    if complete and existing.completed_at is None:
+        existing.completed_at = now
+    fields = ("score", "comment", "properties", "suspected_bot", "completed_at")
+    changed = any(getattr(before, f) != getattr(existing, f) for f in fields)
+    if changed:
+        existing.updated_at = now
+        existing.save()
+    return _Write(response=existing, before=before, changed=changed)
+
+
+def _finish(write: _Write, *, now: Any) -> None:
+    """The side effects of a write: person, event, and last the rollup (its row is the hot one, so
+    it is locked for the shortest time: from here to the commit)."""
+    response, account = write.response, write.response.account
+    if write.before is None:
+        if response.person_id is not None:
+            Person.objects.filter(pk=response.person_id).update(last_responded_at=now)
+        emit_event(account, "response.created", {"response_id": response.pk})
+    elif write.changed:
+        emit_event(account, "response.updated", {"response_id": response.pk})
+    if write.changed:
+        rollups.record_change(account=account, before=write.before, after=response)
+
+
 @transaction.atomic
 def record_response(*, survey: Survey, score: Any, invitation: Invitation | None = None,
                     person: Person | None = None, comment: str | None = None, channel: str = Channel.EMAIL,
                     properties: dict[str, Any] | None = None, locale: str = "",
-                    suspected_bot: bool = False, bot_reason: str = "") -> Response:
+                    suspected_bot: bool = False, bot_reason: str = "", automatic: bool = False) -> Response:
     """Record a score (and optional comment); one Response per invitation, later calls update it.
 
-    Updates the rollups and emits ``response.created`` / ``response.updated`` in this transaction.
+    Without an invitation (link, widget, API) every call creates a fresh response. Updates the
+    rollups and emits ``response.created`` / ``response.updated`` in this transaction. A call
+    that is neither suspected nor ``automatic`` (the score page's own timed post) confirms a
+    response an earlier post left suspected.
     """
     value = validate_score(survey, score)
-    account = survey.account
+    comment = clean_comment(comment)
+    properties = clean_properties(properties)
     now = timezone.now()
     existing = None
     if invitation is not None:
-        # Lock the invitation row: concurrent posts for one token serialize here (one response).
-        Invitation.objects.select_for_update().filter(pk=invitation.pk).first()
-        existing = Response.objects.filter(invitation=invitation).first()
+        existing = _locked_response(invitation)
         person = person or invitation.person
-    if existing is None:
-        response = Response.objects.create(
-            account=account, survey=survey, invitation=invitation, person=person, score=value,
-            comment=(comment or "").strip(), channel=invitation.channel if invitation else channel,
-            properties={**(invitation.properties if invitation else {}), **(properties or {})},
-            locale=locale or survey.locale, suspected_bot=suspected_bot, bot_reason=bot_reason,
-            created_at=now, updated_at=now,
-        )
-        rollups.record_change(account=account, before=None, after=response)
-        if person is not None:
-            Person.objects.filter(pk=person.pk).update(last_responded_at=now)
-        emit_event(account, "response.created", {"response_id": response.pk})
-        return response
-    before = copy.copy(existing)
-    existing.score = value
+    write = _write_score(survey=survey, value=value, invitation=invitation, existing=existing, person=person,
+                         comment=comment, channel=channel, properties=properties, locale=locale,
+                         suspected_bot=suspected_bot, bot_reason=bot_reason, automatic=automatic, now=now)
+    _finish(write, now=now)
+    return write.response
+
+
+def _answer_error(question: Question, message: str) -> ValidationError:
+    return ValidationError({f"q{question.pk}": message})
+
+
+def clean_answer(question: Question, raw: Any) -> tuple[Any, str] | None:
+    """Validate one answer; returns (value, other text), or None when left empty."""
+    other = ""
+    if isinstance(raw, dict):
+        other = raw.get("other") or ""
+        raw = raw.get("value")
+    if not isinstance(other, str) or len(other) > MAX_OTHER_TEXT:
+        raise _answer_error(question, _("Please keep this under %(max)d characters.") % {"max": MAX_OTHER_TEXT})
+    other = other.strip()
+    kind = question.kind
+    if raw in (None, "", []):
+        return None
+    if kind in (Question.Kind.SINGLE, Question.Kind.MULTIPLE):
+        values = raw if isinstance(raw, list) else [raw]
+        if kind == Question.Kind.SINGLE and len(values) != 1:
+            raise _answer_error(question, _("Choose one answer."))
+        allowed = [str(c) for c in question.choices] + ([OTHER] if question.allow_other else [])
+        if any(not isinstance(v, str) or v not in allowed for v in values):
+            raise _answer_error(question, _("Choose one of the answers offered."))
+        if OTHER in values and not other:
+            raise _answer_error(question, _('Please say what "other" means for you.'))
+        if OTHER not in values:
+            other = ""
+        deduped = list(dict.fromkeys(values))
+        return (deduped[0] if kind == Question.Kind.SINGLE else deduped), other
+    if kind == Question.Kind.SCALE:
+        try:
+            number = int(str(raw))
+        except ValueError:
+            raise _answer_error(question, _("Choose a number.")) from None
+        if not question.scale_min <= number <= question.scale_max:
+            raise _answer_error(question, _("Choose a number between %(min)d and %(max)d.")
+                                % {"min": question.scale_min, "max": question.scale_max})
+        return number, ""
+    if kind == Question.Kind.YES_NO:
+        mapping = {True: True, False: False, "yes": True, "no": False, "true": True, "false": False}
+        key = raw.lower() if isinstance(raw, str) else raw
+        if key not in mapping:
+            raise _answer_error(question, _("Answer yes or no."))
+        return mapping[key], ""
+    if not isinstance(raw, str):
+        raise _answer_error(question, _("The answer must be text."))
+    text = raw.strip()
+    limit = 254 if kind == Question.Kind.EMAIL else 255 if kind == Question.Kind.NAME else MAX_TEXT_ANSWER
+    if len(text) > limit:
+        raise _answer_error(question, _("Please keep this under %(max)d characters.") % {"max": limit})
+    if kind == Question.Kind.EMAIL and text:
+        try:
+            validate_email(text)
+        except ValidationError:
+            raise _answer_error(question, _("Enter a valid email address.")) from None
+    return (text, "") if text else None
+
+
+def _clean_answers(*, survey: Survey, group: str, answers: dict[Any, Any], answered: set[int],
+                   complete: bool) -> tuple[dict[int, tuple[Any, str] | None], dict[str, str]]:
+    """Validate answers for a score group; ``answered``: questions that already have an answer."""
+    questions = {q.pk: q for q in survey.questions.all()}
+    cleaned: dict[int, tuple[Any, str] | None] = {}
+    errors: dict[str, str] = {}
+    for key, raw in (answers or {}).items():
+        try:
+            qid = int(str(key).removeprefix("q"))
+        except ValueError:
+            errors[str(key)] = _("Unknown question.")
+            continue
+        question = questions.get(qid)
+        if question is None or not question.shown_to(group):
+            errors[f"q{qid}"] = _("This question is not asked for this score.")
+            continue
+        try:
+            cleaned[qid] = clean_answer(question, raw)
+        except ValidationError as exc:
+            errors.update({k: v[0] for k, v in exc.message_dict.items()})
+    if complete:
+        for question in questions.values():
+            name = f"q{question.pk}"
+            if not question.required or not question.shown_to(group) or name in errors:
+                continue
+            if (question.pk in cleaned and cleaned[question.pk] is None) or (
+                    question.pk not in cleaned and question.pk not in answered):
+                errors[name] = _("Please answer this question.")
+    return cleaned, errors
+
+
+def _apply_answers(*, response: Response, cleaned: dict[int, tuple[Any, str] | None],
+                   existing: dict[int, Answer], now: Any) -> bool:
+    """Write the cleaned answers; returns whether anything changed."""
+    changed = False
+    new = []
+    for qid, result in cleaned.items():
+        answer = existing.get(qid)
+        if result is None:
+            if answer is not None:
+                answer.delete()
+                changed = True
+            continue
+        value, other = result
+        if answer is None:
+            new.append(Answer(account=response.account, response=response, question_id=qid, value=value,
+                              other_text=other, updated_at=now))
+        elif (answer.value, answer.other_text) != (value, other):
+            answer.value, answer.other_text, answer.updated_at = value, other, now
+            answer.save(update_fields=["value", "other_text", "updated_at"])
+            changed = True
+    if new:
+        Answer.objects.bulk_create(new)
+        changed = True
+    return changed
+
+
+@transaction.atomic
+def record_answers(*, response: Response, answers: dict[Any, Any], comment: str | None = None,
+                   complete: bool = True) -> Response:
+    """Store the answers to the extra questions shown to the response's score group.
+
+    ``answers`` maps question ids to a value (a choice, a list of choices, a number, yes/no, text)
+    or to ``{"value": ..., "other": "free text"}``. An empty value clears the answer. Questions the
+    group is not asked, unknown questions and invalid values raise ``ValidationError`` naming the
+    field ``q<id>``; nothing is written then. Only inside the account's edit window.
+    """
+    now = timezone.now()
+    # Lock the row: a double submit waits here and sees the first one's answers.
+    response = Response.objects.select_for_update().select_related("survey", "account").get(pk=response.pk)
+    check_edit_window(response, now)
+    existing = {a.question_id: a for a in Answer.objects.filter(response=response)}
+    cleaned, errors = _clean_answers(survey=response.survey, group=response.survey.group_of(response.score),
+                                     answers=answers, answered=set(existing), complete=complete)
     if comment is not None:
-        existing.comment = comment.strip()
-    if properties:
-        existing.properties = {**existing.properties, **properties}
-    if not suspected_bot and existing.suspected_bot:
-        existing.suspected_bot, existing.bot_reason = False, ""  # a real interaction confirms it
-    if (before.score, before.comment, before.suspected_bot) == (existing.score, existing.comment,
-                                                                 existing.suspected_bot):
-        return existing
-    existing.updated_at = now
-    existing.save()
-    rollups.record_change(account=account, before=before, after=existing)
-    emit_event(account, "response.updated", {"response_id": existing.pk})
-    return existing
+        try:
+            comment = clean_comment(comment)
+        except ValidationError as exc:
+            errors.update({k: v[0] for k, v in exc.message_dict.items()})
+    if errors:
+        raise ValidationError(errors)
+    answers_changed = _apply_answers(response=response, cleaned=cleaned, existing=existing, now=now)
+    before = copy.copy(response)
+    if comment is not None:
+        response.comment = comment
+    if response.suspected_bot:  # answering the questions is a human action: count it
+        response.suspected_bot, response.bot_reason = False, ""
+    if complete and response.completed_at is None:
+        response.completed_at = now
+    changed = answers_changed or any(getattr(before, f) != getattr(response, f)
+                                     for f in ("comment", "suspected_bot", "completed_at"))
+    if changed:
+        response.updated_at = now
+        response.save()
+    _finish(_Write(response=response, before=before, changed=changed), now=now)
+    return response
+
+
+@transaction.atomic
+def flag_suspected_bot(*, invitation: Invitation, reason: str) -> Response | None:
+    """Flag the invitation's response as scanner traffic unless a person already confirmed it.
+
+    Kept and shown to admins, left out of rollups (D5). A response with a comment or completed
+    answers was a human: it stays counted.
+    """
+    response = Response.objects.select_for_update().filter(invitation=invitation).first()
+    if response is None or response.suspected_bot or response.comment or response.completed_at:
+        return response
+    response.account = invitation.account
+    before = copy.copy(response)
+    response.suspected_bot, response.bot_reason, response.updated_at = True, reason[:100], timezone.now()
+    response.save(update_fields=["suspected_bot", "bot_reason", "updated_at"])
+    rollups.record_change(account=invitation.account, before=before, after=response)
+    emit_event(invitation.account, "response.updated", {"response_id": response.pk})
+    return response
+
+
+@transaction.atomic
+def record_widget_response(*, survey: Survey, score: Any, email: str | None, external_id: str | None,
+                           comment: str | None = None, properties: dict[str, Any] | None = None,
+                           locale: str = "") -> Response:
+    """A web-widget answer from a signed-in user of the customer's app (channel ``widget``)."""
+    from surveys.services import upsert_person
+
+    props = clean_properties(properties)
+    person = None
+    if email:
+        person, _created = upsert_person(account=survey.account, email=email)
+    if external_id:
+        props["user_id"] = str(external_id)[:MAX_PROPERTY_VALUE]
+    response = record_response(survey=survey, score=score, person=person, comment=comment, channel=Channel.WIDGET,
+                               properties=props, locale=locale)
+    if person is not None:
+        Person.objects.filter(pk=person.pk).update(last_surveyed_at=timezone.now())
+    return response
+
+
+def dismiss_widget(*, survey: Survey, email: str) -> None:
+    """The user closed the widget without answering: count it as surveyed for the throttle."""
+    survey.account.people.filter(email__iexact=email).update(last_surveyed_at=timezone.now())
+
+
+def widget_should_show(*, survey: Survey, email: str | None) -> bool:
+    """Whether the widget may ask this user now: active survey, and the account's throttle window."""
+    if survey.status != Survey.Status.ACTIVE:
+        return False
+    if not email:
+        return True
+    person = survey.account.people.filter(email__iexact=email).only("last_surveyed_at", "last_responded_at").first()
+    if person is None:
+        return True
+    since = timezone.now() - timedelta(days=survey.account.throttle_days)
+    return all(moment is None or moment < since for moment in (person.last_surveyed_at, person.last_responded_at))
+
+
+def survey_for_public_id(public_id: str) -> Survey:
+    """The survey a link-survey or widget URL names: the public-id door into the tenant scope.
+
+    The caller enters ``account_scope(survey.account)``. Unknown: ``LinkUnknown``; paused or
+    archived: ``LinkGone``.
+    """
+    if not public_id or len(public_id) > 32:
+        raise LinkUnknown
+    with cross_account():  # the public id is the door: nothing names the account before it
+        survey = Survey.objects.select_related("account").filter(public_id=public_id).first()
+    if survey is None:
+        raise LinkUnknown
+    if survey.status != Survey.Status.ACTIVE:
+        raise LinkGone
+    return survey
+
+
+
+def _collect(errors: dict[str, Any], clean: Any, *args: Any) -> Any:
+    """Run one validator; on failure add its messages to ``errors`` and return None."""
+    try:
+        return clean(*args)
+    except ValidationError as exc:
+        errors.update({k: v[0] for k, v in exc.message_dict.items()})
+        return None
+
+
+@transaction.atomic
+def submit_response(*, survey: Survey, score: Any, invitation: Invitation | None = None, comment: str | None = None,
+                    answers: dict[Any, Any] | None = None, channel: str = Channel.EMAIL,
+                    properties: dict[str, Any] | None = None, locale: str = "") -> Response:
+    """The respondent's submit: score, comment and answers together, all or nothing.
+
+    With an invitation it updates that invitation's one response; without, it creates a fresh one.
+    Everything is validated before anything is written; the response row is written once, then
+    the answers, the event and the rollup.
+    """
+    errors: dict[str, Any] = {}
+    value = _collect(errors, validate_score, survey, score)
+    comment = _collect(errors, clean_comment, comment)
+    properties = _collect(errors, clean_properties, properties) or {}
+    now = timezone.now()
+    existing, answered = None, {}
+    if invitation is not None:
+        existing = _locked_response(invitation)
+        if existing is not None:
+            existing.account = survey.account
+            answered = {a.question_id: a for a in Answer.objects.filter(response=existing)}
+    if value is None:
+        raise ValidationError(errors)
+    cleaned, answer_errors = _clean_answers(survey=survey, group=survey.group_of(value), answers=answers or {},
+                                            answered=set(answered), complete=True)
+    errors.update(answer_errors)
+    if errors:
+        raise ValidationError(errors)
+    write = _write_score(survey=survey, value=value, invitation=invitation, existing=existing,
+                         person=invitation.person if invitation else None, comment=comment,
+                         channel=channel, properties=properties, locale=locale,
+                         suspected_bot=False, bot_reason="", automatic=False, now=now, complete=True)
+    if _apply_answers(response=write.response, cleaned=cleaned, existing=answered, now=now) and not write.changed:
+        write.response.updated_at = now
+        write.response.save(update_fields=["updated_at"])
+        write.changed = True
+    _finish(write, now=now)
+    return write.response

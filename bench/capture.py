@@ -1,0 +1,197 @@
+"""Benchmark: response capture over HTTP on loopback (gunicorn + PostgreSQL, persistent connections).
+
+    DATABASE_URL=postgres://... REDIS_URL=redis://... .venv/bin/python bench/capture.py [--requests 20000] [--quick]
+
+32 concurrent clients (keep-alive HTTP/1.1) POST the respondent's JSON submit to ``/r/<token>``, one
+fresh invitation token per request: the token lookup, the rate limiter (Redis), the response row
+with its row lock, two answers, the rollup and the ``response.created`` / ``response.updated``
+events all count. In the same run and served the same way: a minimal Django view and a bare view
+doing one ORM INSERT per POST (bench/_capture_app.py). Prints req/s, p50/p99, the ratios, and the
+rows written versus the requests sent.
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+CLIENTS = 32
+CSRF = "benchcsrftoken0123456789abcdefgh"  # a 32-character secret: cookie and header match (Django's check)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_gunicorn(port: int, account_id: int, workers: int, threads: int) -> subprocess.Popen:
+    env = {**os.environ, "BENCH_ACCOUNT_ID": str(account_id), "CONN_MAX_AGE": "600", "LOG_LEVEL": "ERROR",
+           "ALLOWED_HOSTS": "127.0.0.1,localhost"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "bench._capture_app:application", "-b", f"127.0.0.1:{port}",
+         "-k", "gthread", "-w", str(workers), "--threads", str(threads), "--keep-alive", "30",
+         "--backlog", "512", "--log-level", "warning"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/bench/minimal")
+            if conn.getresponse().status == 200:
+                return proc
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise SystemExit(f"gunicorn did not start: {proc.stderr.read().decode()[-2000:] if proc.stderr else ''}")
+
+
+def run(port: int, requests: list[tuple[str, str, bytes | None]]) -> dict:
+    """Send the requests with CLIENTS keep-alive connections; returns throughput and latencies."""
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    lock = threading.Lock()
+    index = iter(range(len(requests)))
+    headers = {"Content-Type": "application/json", "Cookie": f"csrftoken={CSRF}", "X-CSRFToken": CSRF,
+               "Accept": "application/json", "Host": "127.0.0.1"}
+
+    def client() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        mine_lat, mine_st = [], {}
+        while True:
+            with lock:
+                i = next(index, None)
+            if i is None:
+                break
+            method, url, body = requests[i]
+            started = time.perf_counter()
+            try:
+                conn.request(method, url, body=body, headers=headers)
+                response = conn.getresponse()
+                response.read()
+                status = response.status
+                if response.getheader("Connection", "").lower() == "close":
+                    conn.close()
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            except (OSError, http.client.HTTPException):
+                status = 0
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            mine_lat.append(time.perf_counter() - started)
+            mine_st[status] = mine_st.get(status, 0) + 1
+        conn.close()
+        with lock:
+            latencies.extend(mine_lat)
+            for key, value in mine_st.items():
+                statuses[key] = statuses.get(key, 0) + value
+
+    threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    latencies.sort()
+    return {"rps": len(requests) / elapsed, "p50": statistics.median(latencies) * 1000,
+            "p99": latencies[int(len(latencies) * 0.99) - 1] * 1000, "statuses": statuses}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=20_000)
+    parser.add_argument("--quick", action="store_true", help="3,000 requests per measurement")
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=4)
+    args = parser.parse_args()
+    count = 3000 if args.quick else args.requests
+    if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        raise SystemExit("set DATABASE_URL to a PostgreSQL database (it gets a throw-away account)")
+    os.environ.setdefault("VERBATIM_ENV", "test")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    call_command("migrate", verbosity=0)
+    from accounts.events import Event
+    from accounts.models import Account
+    from accounts.scoping import account_scope
+    from responses.models import Answer, Response
+    from surveys.models import Invitation, Person, Question, Survey
+    from surveys.tokens import new_token
+
+    account = Account.objects.create(name="Bench Co", slug=f"bench-{uuid.uuid4().hex[:8]}")
+    try:
+        with account_scope(account):
+            survey = Survey.objects.create(account=account, name="Bench NPS", question="How likely...?")
+            liked = Question.objects.create(account=account, survey=survey, kind=Question.Kind.SINGLE, text="Liked?",
+                                            choices=["Speed", "Price"], allow_other=True)
+            ease = Question.objects.create(account=account, survey=survey, kind=Question.Kind.SCALE, text="Ease?",
+                                           scale_min=1, scale_max=5)
+            people = Person.objects.bulk_create(
+                [Person(account=account, email=f"p{i}@bench.example") for i in range(count + 200)], batch_size=2000)
+            tokens = [new_token() for _ in people]
+            expires = timezone.now() + timezone.timedelta(days=90)
+            Invitation.objects.bulk_create(
+                [Invitation(account=account, survey=survey, person=p, status=Invitation.Status.SENT, token_hash=h,
+                            token_expires_at=expires) for p, (_raw, h) in zip(people, tokens, strict=True)],
+                batch_size=2000)
+        port = free_port()
+        server = start_gunicorn(port, account.pk, args.workers, args.threads)
+        try:
+            def capture_body(i: int) -> bytes:
+                return json.dumps({"score": i % 11, "comment": "Fast and friendly" if i % 2 else "",
+                                   "answers": {str(ease.pk): 1 + i % 5}
+                                   | ({str(liked.pk): {"value": "other", "other": "The team"}} if i % 11 >= 9 else {})
+                                   }).encode()
+
+            warm = [("POST", f"/r/{tokens[count + i][0]}", capture_body(i)) for i in range(200)]
+            run(port, [("GET", "/bench/minimal", None)] * 300 + [("POST", "/bench/insert", b"")] * 300 + warm)
+            with account_scope(account):
+                responses_before = Response.objects.count()
+                inserts_before = Event.objects.filter(kind="bench.insert").count()
+            minimal = run(port, [("GET", "/bench/minimal", None)] * count)
+            insert = run(port, [("POST", "/bench/insert", b"")] * count)
+            capture = run(port, [("POST", f"/r/{tokens[i][0]}", capture_body(i)) for i in range(count)])
+            with account_scope(account):
+                written = Response.objects.count() - responses_before
+                inserted = Event.objects.filter(kind="bench.insert").count() - inserts_before
+                answers = Answer.objects.filter(response__survey=survey).count()
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        ok = capture["statuses"].get(200, 0)
+        print(f"config: gunicorn gthread {args.workers} workers x {args.threads} threads, {CLIENTS} clients, "
+              f"{count} requests per measurement, CONN_MAX_AGE=600")
+        for name, figures in (("minimal view", minimal), ("one-INSERT view", insert), ("capture", capture)):
+            print(f"{name:16s} {figures['rps']:8.0f} req/s  p50 {figures['p50']:6.1f} ms  p99 {figures['p99']:6.1f} ms"
+                  f"  statuses {figures['statuses']}")
+        print(f"rows: {written} responses written for {count} capture requests ({ok} answered 200); "
+              f"{inserted} rows for {count} one-INSERT requests; {answers} answers in total")
+        print(f"RESULT capture {capture['rps']:.0f} req/s, p99 {capture['p99']:.0f} ms = "
+              f"{capture['rps'] / insert['rps']:.2f} x one-INSERT view ({insert['rps']:.0f} req/s), "
+              f"{capture['rps'] / minimal['rps']:.2f} x minimal view ({minimal['rps']:.0f} req/s); "
+              f"rows {written}/{count} {'OK' if written == count == ok else 'MISMATCH'}")
+    finally:
+        from accounts.scoping import cross_account
+
+        with cross_account():  # remove the throw-away account and everything it owns
+            Account.objects.filter(pk=account.pk).delete()
+
+
+if __name__ == "__main__":
+    main()
