@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import secrets
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -213,7 +214,11 @@ class Suppression(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [models.UniqueConstraint(fields=["account", "email", "reason"], name="suppression_unique")]
-        indexes = [models.Index(fields=["account", "email"])]
+        indexes = [
+            models.Index(fields=["account", "email"]),
+            # hard bounces apply to every account (D2): looked up by address alone
+            models.Index(fields=["email"], condition=Q(reason="bounced"), name="suppression_bounce_email"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.email} ({self.reason})"
@@ -279,3 +284,74 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         return f"Invitation #{self.pk} ({self.status})"
+
+
+class PersonImport(models.Model):
+    """A CSV import job: the uploaded file, the column mapping, progress and the bad rows."""
+
+    class Status(models.TextChoices):
+        MAPPING = "mapping", _("Waiting for the column mapping")
+        PENDING = "pending", _("Waiting to start")
+        RUNNING = "running", _("Importing")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="person_imports")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    file = models.FileField(upload_to="imports/")
+    filename = models.CharField(max_length=255, blank=True)
+    mapping = models.JSONField(default=dict, blank=True,
+                               help_text=_('CSV column -> "email", "name", "phone_number", "property:<name>" or "".'))
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.MAPPING)
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    updated_count = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True, help_text=_("[{line, reason}] of the rows left out."))
+    error_count = models.PositiveIntegerField(default=0)
+    send_survey = models.ForeignKey(Survey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    send_at = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TenantManager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["account", "created_at"]), models.Index(fields=["status", "created_at"])]
+
+    def __str__(self) -> str:
+        return self.filename or f"Import #{self.pk}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("surveys:personimport-detail", kwargs={"account": self.account.slug, "pk": self.pk})
+
+    @property
+    def percent(self) -> int:
+        return 100 if self.status == self.Status.DONE else int(100 * self.processed_rows / max(self.total_rows, 1))
+
+
+class Autopilot(models.Model):
+    """A recurring send: every person matching ``property_filter`` gets the survey every N days."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="autopilots")
+    survey = models.OneToOneField(Survey, on_delete=models.CASCADE, related_name="autopilot")
+    enabled = models.BooleanField(_("on"), default=True)
+    every_days = models.PositiveIntegerField(_("send every (days)"), default=90)
+    property_filter = models.JSONField(
+        _("only people whose properties match"), default=dict, blank=True,
+        help_text=_('e.g. {"plan": "pro"}; empty means everyone.'))
+    next_run_at = models.DateTimeField(default=timezone.now)
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TenantManager()
+
+    class Meta:
+        indexes = [models.Index(fields=["account", "enabled"]), models.Index(fields=["enabled", "next_run_at"])]
+
+    def __str__(self) -> str:
+        return f"Autopilot of {self.survey_id} every {self.every_days} days"

@@ -1,5 +1,10 @@
 """Public URLs of surveys (no login): one-click unsubscribe, anymail tracking webhooks."""
-from django.urls import path  # noqa: F401
+from django.urls import include, path
+
+from surveys import public_views
 
 app_name = "public_surveys"
-urlpatterns: list = []
+urlpatterns = [
+    path("u/<str:token>", public_views.unsubscribe, name="unsubscribe"),
+    path("integrations/anymail/", include("anymail.urls")),
+]

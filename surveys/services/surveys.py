@@ -56,3 +56,51 @@ def create_default_survey(account: Account) -> Survey:
             return existing
         return create_survey(account=account, name=_("Net Promoter Score"), kind=SurveyKind.NPS,
                              is_default=True)
+
+
+EDITABLE_FIELDS = ("name", "question", "low_label", "high_label", "locale", "placeholder_defaults", "email_subject",
+                   "email_intro", "thank_you", "redirect_url", "scale_min", "scale_max")
+
+
+@transaction.atomic
+def update_survey(*, survey: Survey, **fields: Any) -> Survey:
+    """Change a survey's texts and settings; the kind's scale stays unless the kind is custom."""
+    unknown = set(fields) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ValidationError({sorted(unknown)[0]: _("This field cannot be changed.")})
+    if survey.kind != SurveyKind.CUSTOM:
+        fields.pop("scale_min", None)
+        fields.pop("scale_max", None)
+    for key, value in fields.items():
+        setattr(survey, key, value.strip() if isinstance(value, str) and key != "email_intro" else value)
+    if not (survey.question or "").strip():
+        raise ValidationError({"question": _("A survey needs a question.")})
+    if not (survey.name or "").strip():
+        raise ValidationError({"name": _("Give the survey a name.")})
+    survey.full_clean(exclude=["account"])
+    survey.save()
+    return survey
+
+
+def _set_status(survey: Survey, status: str) -> Survey:
+    Survey.objects.filter(pk=survey.pk, account_id=survey.account_id).update(status=status)
+    survey.status = status
+    return survey
+
+
+def pause_survey(*, survey: Survey) -> Survey:
+    """Stop sending this survey: its scheduled invitations are cancelled when they come due."""
+    return _set_status(survey, Survey.Status.PAUSED)
+
+
+def resume_survey(*, survey: Survey) -> Survey:
+    return _set_status(survey, Survey.Status.ACTIVE)
+
+
+@transaction.atomic
+def archive_survey(*, survey: Survey) -> Survey:
+    """Archive: no more sends; scheduled invitations are cancelled now. Responses stay."""
+    from surveys.services.suppressions import cancel_pending_invitations
+
+    cancel_pending_invitations(survey=survey)
+    return _set_status(survey, Survey.Status.ARCHIVED)

@@ -1,7 +1,7 @@
 import factory
 from django.utils import timezone
 
-from surveys.models import Invitation, Person, Question, Suppression, Survey, SurveyKind
+from surveys.models import Autopilot, Invitation, Person, PersonImport, Question, Suppression, Survey, SurveyKind
 from tests.factories.accounts import AccountFactory
 
 
@@ -56,3 +56,22 @@ class InvitationFactory(factory.django.DjangoModelFactory):
     survey = factory.SubFactory(SurveyFactory, account=factory.SelfAttribute("..account"))
     person = factory.SubFactory(PersonFactory, account=factory.SelfAttribute("..account"))
     scheduled_at = factory.LazyFunction(timezone.now)
+
+
+class PersonImportFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PersonImport
+
+    account = factory.SubFactory(AccountFactory)
+    filename = "people.csv"
+    file = factory.django.FileField(filename="people.csv", data=b"email,name\nann@example.com,Ann\n")
+    mapping = factory.LazyFunction(lambda: {"email": "email", "name": "name"})
+
+
+class AutopilotFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Autopilot
+
+    account = factory.SubFactory(AccountFactory)
+    survey = factory.SubFactory(SurveyFactory, account=factory.SelfAttribute("..account"))
+    every_days = 90

@@ -1,0 +1,133 @@
+"""Benchmark: invitations dispatched and sent into an aiosmtpd sink, vs raw smtplib in the same run.
+
+    DATABASE_URL=postgres://... .venv/bin/python bench/dispatch.py [--count 100000] [--quick]
+
+Everything counts for Verbatim: the dispatcher's claim, the per-message claim, suppression and
+throttle checks, token minting, rendering (HTML + text, i18n), sending over one connection per
+batch, and recording ``sent``. The baseline sends the same rendered messages with smtplib over one
+connection. The sink is a separate process (aiosmtpd's Sink handler), so both share its cost.
+Prints peak RSS of this (worker-equivalent) process before and after sending.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import smtplib
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_sink(port: int) -> subprocess.Popen:
+    proc = subprocess.Popen([sys.executable, "-m", "aiosmtpd", "-n", "-c", "aiosmtpd.handlers.Sink",
+                             "-l", f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return proc
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("the aiosmtpd sink did not start")
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--count", type=int, default=100_000)
+    parser.add_argument("--quick", action="store_true", help="2,000 invitations")
+    args = parser.parse_args()
+    count = 2000 if args.quick else args.count
+    if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        raise SystemExit("set DATABASE_URL to a PostgreSQL database (it gets a throw-away account)")
+    port = free_port()
+    sink = start_sink(port)
+    os.environ["EMAIL_URL"] = f"smtp://127.0.0.1:{port}"
+    os.environ.pop("ANYMAIL_ESP", None)
+    os.environ.setdefault("VERBATIM_ENV", "test")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    from accounts.models import Account
+    from accounts.scoping import account_scope, cross_account
+    from surveys import services
+    from surveys.models import Invitation, Person, Survey
+
+    slug = f"bench-{uuid.uuid4().hex[:8]}"
+    account = Account.objects.create(name="Bench Co", slug=slug, sender_email="feedback@bench.example",
+                                     throttle_days=30)
+    try:
+        with account_scope(account):
+            survey = Survey.objects.create(account=account, name="NPS", question="How likely are you to "
+                                           "recommend {{company}} to a friend or colleague?",
+                                           placeholder_defaults={"company": "Bench Co"})
+            people = Person.objects.bulk_create(
+                [Person(account=account, email=f"p{i}@example.com", name=f"P {i}") for i in range(count)],
+                batch_size=5000)
+            Invitation.objects.bulk_create([Invitation(account=account, survey=survey, person=p) for p in people],
+                                           batch_size=5000)
+        rss_before = rss_mb()
+
+        def enqueue(account_id: int, ids: list[int]) -> None:
+            services.send_invitations(account=account, invitation_ids=ids)
+
+        started, cpu_started = time.perf_counter(), time.process_time()
+        while services.dispatch_due(enqueue=enqueue):
+            pass
+        verbatim_seconds, verbatim_cpu = time.perf_counter() - started, time.process_time() - cpu_started
+        rss_after = rss_mb()
+        with cross_account():
+            sent = Invitation.objects.filter(account=account, status="sent").count()
+        assert sent == count, f"only {sent} of {count} sent"
+
+        # Baseline: the same messages, already rendered, over one raw smtplib connection.
+        with account_scope(account):
+            sample = Invitation.objects.filter(account=account).select_related("person", "survey", "account")[:count]
+            raw = [(i.person.email, services.emails.build_message(invitation=i, raw_token="x" * 32, attempt=9)
+                    .message().as_bytes(linesep="\r\n")) for i in sample]
+        started, cpu_started = time.perf_counter(), time.process_time()
+        with smtplib.SMTP("127.0.0.1", port) as smtp:
+            for to, data in raw:
+                smtp.sendmail("feedback@bench.example", [to], data)
+        raw_seconds, raw_cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    finally:
+        with cross_account():
+            account.delete()
+        sink.terminate()
+        sink.wait(timeout=10)
+
+    ours, base = count / verbatim_seconds, count / raw_seconds
+    print(f"invitations: {count}")
+    print(f"verbatim dispatch+send: {ours:.0f} msg/s ({verbatim_seconds:.2f} s)")
+    print(f"raw smtplib, one connection: {base:.0f} msg/s ({raw_seconds:.2f} s)")
+    print(f"CPU of this process per message: verbatim {verbatim_cpu / count * 1000:.2f} ms, "
+          f"raw {raw_cpu / count * 1000:.2f} ms (the rest is waiting for PostgreSQL and the sink)")
+    print(f"load average: {os.getloadavg()[0]:.1f} (figures are noisy on a shared machine)")
+    print(f"peak RSS: {rss_before:.0f} MB before sending, {rss_after:.0f} MB after")
+    print(f"RESULT dispatch {ours:.0f} msg/s = {ours / base:.2f} x raw smtplib ({base:.0f} msg/s); "
+          f"peak RSS {rss_after:.0f} MB (before sending {rss_before:.0f} MB); n={count}")
+
+
+if __name__ == "__main__":
+    main()
