@@ -2,7 +2,7 @@
 tenant scope under /admin/ (operators work across accounts on purpose)."""
 from django.contrib import admin
 
-from accounts.models import Account, ApiKey, Membership
+from accounts.models import Account, ApiKey, MemberInvite, Membership
 
 
 @admin.register(Account)
@@ -21,3 +21,11 @@ class MembershipAdmin(admin.ModelAdmin):
 class ApiKeyAdmin(admin.ModelAdmin):
     list_display = ("name", "prefix", "account", "scope", "created_at", "last_used_at", "revoked_at")
     readonly_fields = ("prefix", "key_hash")
+
+
+@admin.register(MemberInvite)
+class MemberInviteAdmin(admin.ModelAdmin):
+    list_display = ("email", "account", "role", "created_at", "expires_at", "accepted_at")
+    list_filter = ("role",)
+    search_fields = ("email", "account__name")
+    readonly_fields = ("token_hash",)

@@ -1,10 +1,14 @@
+"""Forms parse pages; the services in accounts/services.py apply the changes."""
 from __future__ import annotations
 
 from typing import Any
 
 from django import forms
 from django.contrib.auth import get_user_model, password_validation
+from django.core.validators import FileExtensionValidator
 from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Account, ApiKeyScope, Role
 
 
 class SignupForm(forms.Form):
@@ -28,3 +32,67 @@ class SignupForm(forms.Form):
             except forms.ValidationError as error:
                 self.add_error("password", error)
         return data
+
+
+LOGO_MAX_BYTES = 512 * 1024
+
+
+class AccountSettingsForm(forms.ModelForm):
+    """Parses the settings page; ``services.update_account_settings`` applies it."""
+
+    class Meta:
+        model = Account
+        fields = ["name", "time_zone", "default_locale", "sender_name", "sender_email", "brand_color", "logo",
+                  "throttle_days", "link_expiry_days", "edit_window_days", "headless_signals"]
+        widgets = {"brand_color": forms.TextInput(attrs={"type": "color"})}
+        help_texts = {
+            "sender_email": _("Survey emails come from this address; your email provider must allow it."),
+        }
+
+    logo = forms.ImageField(
+        label=_("Logo"), required=False, validators=[FileExtensionValidator(["png", "jpg", "jpeg", "webp"])],
+        help_text=_("PNG, JPEG or WebP, at most 512 KB. Shown in survey emails and pages."))
+
+    def clean_logo(self) -> Any:
+        logo = self.cleaned_data.get("logo")
+        if logo and getattr(logo, "size", 0) > LOGO_MAX_BYTES:
+            raise forms.ValidationError(_("The logo must be at most 512 KB."))
+        return logo
+
+    def clean_throttle_days(self) -> int:
+        days = self.cleaned_data["throttle_days"]
+        if days > 365:
+            raise forms.ValidationError(_("Use at most 365 days."))
+        return days
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(label=_("Email"))
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.MEMBER)
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
+
+
+class ApiKeyForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=100,
+                           help_text=_("Where the key is used, e.g. \"Helpdesk integration\"."))
+    scope = forms.ChoiceField(label=_("Access"), choices=ApiKeyScope.choices, initial=ApiKeyScope.WRITE)
+
+
+class SetPasswordForInviteForm(forms.Form):
+    """A new user accepting an invitation chooses a password."""
+
+    password = forms.CharField(label=_("Choose a password"), widget=forms.PasswordInput, strip=False,
+                               help_text=password_validation.password_validators_help_text_html())
+
+    def __init__(self, *args: Any, email: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.email = email
+
+    def clean_password(self) -> str:
+        password = self.cleaned_data["password"]
+        user = get_user_model()(username=self.email, email=self.email)
+        password_validation.validate_password(password, user)
+        return password

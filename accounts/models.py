@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.events import Event  # noqa: F401  (the outbox model lives in events.py)
+from accounts.scoping import TenantManager
 
 TIME_ZONE_CHOICES = sorted((tz, tz) for tz in zoneinfo.available_timezones() if "/" in tz or tz == "UTC")
 
@@ -141,3 +142,32 @@ class ApiKey(models.Model):
         """A new (prefix, full key). The key is ``vb_<prefix>_<secret>``: 8 + 32 random chars."""
         prefix = secrets.token_hex(4)
         return prefix, f"vb_{prefix}_{secrets.token_urlsafe(24)}"
+
+
+class MemberInvite(models.Model):
+    """An emailed invitation to join an account with a role. The token is stored hashed."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="member_invites")
+    email = models.EmailField(_("email"))
+    role = models.CharField(_("role"), max_length=10, choices=Role.choices, default=Role.MEMBER)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+
+    objects = TenantManager()
+
+    class Meta:
+        indexes = [models.Index(fields=["account", "accepted_at", "expires_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.account} ({self.role})"
+
+    @property
+    def is_usable(self) -> bool:
+        """Not accepted yet and not expired."""
+        return self.accepted_at is None and self.expires_at > timezone.now()

@@ -1,7 +1,10 @@
+from datetime import timedelta
+
 import factory
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
-from accounts.models import Account, ApiKey, Event, Membership, Role, hash_secret
+from accounts.models import Account, ApiKey, Event, MemberInvite, Membership, Role, hash_secret
 
 PASSWORD = "correct-horse-battery"
 
@@ -59,3 +62,18 @@ class EventFactory(factory.django.DjangoModelFactory):
     account = factory.SubFactory(AccountFactory)
     kind = "response.created"
     payload = factory.LazyFunction(dict)
+
+
+class MemberInviteFactory(factory.django.DjangoModelFactory):
+    """``MemberInviteFactory(account=a, raw="...")`` stores the hash of ``raw``."""
+
+    class Meta:
+        model = MemberInvite
+        exclude = ("raw",)
+
+    account = factory.SubFactory(AccountFactory)
+    email = factory.Sequence(lambda n: f"invitee{n}@example.com")
+    role = Role.MEMBER
+    raw = factory.Sequence(lambda n: f"invite-token-{n}")
+    token_hash = factory.LazyAttribute(lambda o: hash_secret(o.raw))
+    expires_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=7))
