@@ -204,6 +204,9 @@ class AccountApiMixin:
             resolve_account(request)
         self.check_permissions(request)
         self.check_throttles(request)
+        for name, values in request.query_params.lists():  # PostgreSQL text cannot hold NUL: a 400, not a 500
+            if "\x00" in name or any("\x00" in value for value in values):
+                raise exceptions.ValidationError({name.replace("\x00", ""): ["Contains a NUL character."]})
         neg = self.perform_content_negotiation(request)
         request.accepted_renderer, request.accepted_media_type = neg
         version, scheme = self.determine_version(request, *args, **kwargs)

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django_scopes.state import state
 
 from accounts.models import Account, Membership
@@ -78,3 +78,38 @@ def accounts_of(user: Any) -> list[Account]:
         return []
     return [m.account for m in Membership.objects.filter(user=user).select_related("account")
             .order_by("account__name")]
+
+
+class RejectNulMiddleware:
+    """Answer 400 to a query string or form body carrying a NUL character.
+
+    PostgreSQL text cannot store NUL: without this, a filter such as ``?q=%00`` would reach the
+    database and fail with a 500. JSON APIs get a JSON body naming the parameter.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        bad = self._bad_parameter(request)
+        if bad is not None:
+            message = "Contains a NUL character."
+            if request.path.startswith(("/api/", "/v1/", "/w/", "/integrations/")):
+                return JsonResponse({"status": 400, "message": "Bad Request", "errors": {bad: [message]}}, status=400)
+            return HttpResponseBadRequest(f"{bad}: {message}", content_type="text/plain")
+        return self.get_response(request)
+
+    @staticmethod
+    def _bad_parameter(request: HttpRequest) -> str | None:
+        if "%00" in request.META.get("QUERY_STRING", ""):
+            for name, values in request.GET.lists():
+                if "\x00" in name or any("\x00" in v for v in values):
+                    return name.replace("\x00", "") or "query"
+        if request.method == "POST" and request.content_type == "application/x-www-form-urlencoded":
+            try:
+                for name, values in request.POST.lists():
+                    if "\x00" in name or any("\x00" in v for v in values):
+                        return name.replace("\x00", "") or "body"
+            except Exception:  # a body Django cannot parse is the view's to reject
+                return None
+        return None

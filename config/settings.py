@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "surveys",
     "responses",
     "integrations",
+    "integrations.delighted",
     "reports",
 ]
 
@@ -62,6 +63,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "accounts.middleware.ScopeResetMiddleware",
+    "accounts.middleware.RejectNulMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -209,6 +211,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "UNAUTHENTICATED_USER": None,
 }
+# Requests per API key (REST and /v1/) per window, "<count>/<seconds>"; Retry-After on 429.
+API_RATE_LIMIT = env("API_RATE_LIMIT", default="600/60")
 SPECTACULAR_SETTINGS = {
     "TITLE": "Verbatim API",
     "DESCRIPTION": "Verbatim's REST API. The Delighted-compatible API lives under /v1/.",
@@ -222,9 +226,16 @@ CORS_ALLOW_CREDENTIALS = False
 
 # Outbound HTTP (Slack, Zapier, webhooks): refuse loopback/private targets unless this is on (tests).
 OUTBOUND_ALLOW_LOOPBACK = env.bool("OUTBOUND_ALLOW_LOOPBACK", default=False)
+# Webhook retries (D6): seconds to wait after attempt 1, 2, ... (Standard Webhooks example, ~3 days).
+WEBHOOK_RETRY_SCHEDULE = [int(s) for s in env.list(
+    "WEBHOOK_RETRY_SCHEDULE", default=["5", "300", "1800", "7200", "18000", "36000", "50400", "72000", "86400"])]
+WEBHOOK_DISABLE_AFTER_SECONDS = env.int("WEBHOOK_DISABLE_AFTER_SECONDS", default=5 * 24 * 3600)
+WEBHOOK_DISABLE_MIN_FAILURES = env.int("WEBHOOK_DISABLE_MIN_FAILURES", default=5)
+EVENT_SWEEP_AFTER_SECONDS = env.int("EVENT_SWEEP_AFTER_SECONDS", default=30)  # pending events the sweeper republishes
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
+CSRF_FAILURE_VIEW = "responses.public_views.csrf_failure"  # friendly 403 that keeps the chosen score
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

@@ -153,7 +153,8 @@ class InvitationSerializer(serializers.ModelSerializer):
 
 @extend_schema_view(
     list=extend_schema(parameters=[ACCOUNT_HEADER, OpenApiParameter("survey", OpenApiTypes.INT),
-                                   OpenApiParameter("status", OpenApiTypes.STR), *DATE_FILTERS],
+                                   OpenApiParameter("status", OpenApiTypes.STR, enum=Invitation.Status.values),
+                                   *DATE_FILTERS],
                        responses={200: InvitationSerializer, **ERROR_RESPONSES}),
     retrieve=extend_schema(parameters=[ACCOUNT_HEADER], responses={200: InvitationSerializer, **ERROR_RESPONSES}),
     create=extend_schema(parameters=[ACCOUNT_HEADER, IDEMPOTENCY_HEADER],
@@ -172,8 +173,11 @@ class InvitationViewSet(IdempotentCreateMixin, mixins.ListModelMixin, mixins.Ret
         survey = self.request.query_params.get("survey")
         if survey:
             rows = rows.filter(survey_id=int(survey)) if survey.isdigit() and len(survey) < 19 else rows.none()
-        if self.request.query_params.get("status"):
-            rows = rows.filter(status=self.request.query_params["status"])
+        status = self.request.query_params.get("status")
+        if status:
+            if status not in Invitation.Status.values:
+                raise serializers.ValidationError({"status": [f"One of: {', '.join(Invitation.Status.values)}."]})
+            rows = rows.filter(status=status)
         return date_filtered(self.request, rows)
 
     def perform_create(self, serializer: InvitationSerializer) -> None:

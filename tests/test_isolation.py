@@ -25,7 +25,29 @@ from accounts.scoping import cross_account
 from tests.factories import TENANT_FACTORIES, AccountFactory, MembershipFactory, UserFactory
 
 # URL name -> why it is not walked here, and which test covers its isolation instead.
-NOT_WALKED: dict[str, str] = {}
+NOT_WALKED: dict[str, str] = {
+    "accounts:invite-accept": "public: the token names the invite and its account; "
+                              "tests/accounts/test_invitations.py (unknown, used, expired tokens refused)",
+    "accounts:password_reset_confirm": "public: Django's signed uid+token, no account in the path; "
+                                       "tests/accounts/test_password_reset.py",
+    "public_surveys:unsubscribe": "public: a signed token naming (account, person); "
+                                  "tests/surveys/test_unsubscribe.py (tampered and other-account tokens -> 404)",
+    "public_integrations:zapier-unsubscribe": "public, API key door (the key picks the account); "
+                                              "tests/integrations/test_zapier.py (another account's key -> 404)",
+    **{f"respond:{name}": "public: the token is the door (the invitation token or the survey's public id "
+                          "picks the account); tests/responses/test_token_isolation.py, test_widget.py"
+       for name in ("honeypot", "thanks", "score", "token", "link-thanks", "link", "widget-config",
+                    "widget-respond", "widget-dismiss")},
+    # The public APIs (/v1/ Delighted-compatible, /api/v1/ REST): the API key picks the account.
+    **{name: "public API, key door; tests/api/test_api_isolation.py walks every delighted:/restapi: route "
+             "with acme's key on globex's ids (404) and canaries (never shown)"
+       for name in ("restapi:survey-metrics", "restapi:survey-detail", "restapi:person-detail",
+                    "restapi:invitation-detail", "restapi:response-detail", "restapi:suppression-detail",
+                    "delighted:people", "delighted:person-pending", "delighted:person-detail",
+                    "delighted:surveyresponse-list", "delighted:surveyresponse-detail", "delighted:metrics",
+                    "delighted:unsubscribes", "delighted:bounces", "delighted:autopilotmembership-list",
+                    "delighted:autopilot-detail")},
+}
 
 # URL namespaces that are not tenant pages: the admin is for operators (staff only).
 SKIPPED_NAMESPACES = {"admin"}
@@ -41,7 +63,9 @@ def walk(resolvers: list, namespace: str = "", converters: dict | None = None,
          route: str = "") -> Iterator[tuple[str, list[str], str]]:
     """Yield (full url name, kwarg names, route) for every named URL pattern."""
     for entry in resolvers:
-        conv = {**(converters or {}), **getattr(entry.pattern, "converters", {})}
+        # path() converters and re_path()/router named groups alike: a parameter is a parameter.
+        named_groups = dict.fromkeys(getattr(getattr(entry.pattern, "regex", None), "groupindex", {}) or {})
+        conv = {**(converters or {}), **named_groups, **getattr(entry.pattern, "converters", {})}
         text = route + str(entry.pattern)
         if isinstance(entry, URLResolver):
             ns = f"{namespace}:{entry.namespace}" if namespace and entry.namespace else (entry.namespace or namespace)
