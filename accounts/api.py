@@ -23,6 +23,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import exceptions, mixins, permissions, serializers, throttling, viewsets
 from rest_framework.pagination import CursorPagination
+from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response as ApiResponse
 from rest_framework.views import APIView, exception_handler
@@ -189,6 +190,7 @@ class AccountApiMixin:
 
     permission_classes = [permissions.IsAuthenticated, AccountPermission]
     throttle_classes = [ApiKeyThrottle]
+    parser_classes = [JSONParser]  # one body format; form bodies are the Delighted API's (/v1/) business
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
@@ -250,9 +252,19 @@ def request_fingerprint(request: Request) -> str:
 class IdempotentCreateMixin(mixins.CreateModelMixin):
     """POST with ``Idempotency-Key``: the first result is stored; a retry returns it, never a 2nd object."""
 
+    def reject_unknown_fields(self, request: Request) -> None:
+        """A field the endpoint does not take (misspelt, read-only, another object's) is a 400, never ignored."""
+        if not isinstance(request.data, dict):
+            raise exceptions.ValidationError({"non_field_errors": ["Send a JSON object."]})
+        writable = {name for name, field in self.get_serializer().fields.items() if not field.read_only}
+        unknown = sorted(set(request.data) - writable)
+        if unknown:
+            raise exceptions.ValidationError({name: ["Unknown field."] for name in unknown})
+
     def create(self, request: Request, *args: Any, **kwargs: Any) -> ApiResponse:
         from integrations.delighted.models import IdempotencyRecord
 
+        self.reject_unknown_fields(request)
         key = request.headers.get("Idempotency-Key")
         if not key:
             return super().create(request, *args, **kwargs)
