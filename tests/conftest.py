@@ -222,8 +222,12 @@ def celery_worker_process(worker_env):
 
 
 @pytest.fixture
-def celery_worker(celery_worker_process, transactional_db, smtp_sink):
+def celery_worker(celery_worker_process, transactional_db, smtp_sink, settings):
     """Publish tasks to the real worker for this test (no eager execution)."""
+    # Celery reads CELERY_* keys from Django settings before its own conf: assigning
+    # celery_app.conf.task_always_eager alone is ignored, so set the Django settings too.
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.CELERY_TASK_DEFAULT_QUEUE = celery_worker_process.queue
     celery_app.conf.task_always_eager = False
     celery_app.conf.task_default_queue = celery_worker_process.queue
     yield celery_worker_process
