@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts import services
+from accounts.dashboard import DASHBOARD_PANELS
 from accounts.forms import (
     AccountSettingsForm,
     ApiKeyForm,
@@ -75,6 +76,7 @@ def dashboard(request: HttpRequest, account: str) -> HttpResponse:
         "survey_count": acct.surveys.count(),
         "people_count": acct.people.count(),
         "response_count": acct.responses.count(),
+        "panels": [html for html in (panel(request) for panel in DASHBOARD_PANELS) if html],
     }
     return render(request, "accounts/dashboard.html", context)
 
