@@ -1,9 +1,14 @@
 """Responses, answers to extra questions, and the daily rollups that reports read."""
 from __future__ import annotations
 
+import datetime
+from typing import Any
+
+from django.conf import settings
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account
 from accounts.scoping import TenantManager
@@ -113,3 +118,186 @@ class DailyRollup(models.Model):
     @property
     def counts(self) -> list[int]:
         return [getattr(self, c) for c in SCORE_COLUMNS]
+
+
+# --- follow-up cases (closing the loop) ------------------------------------------------------------
+
+class CaseSettings(models.Model):
+    """One row per account: SLA, business hours, escalation and the holdout experiment.
+
+    Created with the default case rule ("every detractor") by ``responses.cases.case_settings``.
+    """
+
+    account = models.OneToOneField(Account, on_delete=models.CASCADE, related_name="case_settings")
+    business_start = models.TimeField(default=datetime.time(9, 0))
+    business_end = models.TimeField(default=datetime.time(17, 0))
+    business_days = models.JSONField(default=list, blank=True)  # ISO weekdays 1 (Monday)..7; empty: Mon-Fri
+    detractor_sla_minutes = models.PositiveIntegerField(default=5)  # in business hours
+    other_sla_hours = models.PositiveIntegerField(default=24)  # wall-clock hours (outside hours, other groups)
+    escalate_admins_after_minutes = models.PositiveIntegerField(default=60)  # after the due time
+    holdout_percent = models.PositiveSmallIntegerField(default=0)  # 0..50; 0: no experiment
+    holdout_seed = models.CharField(max_length=32, blank=True)
+    round_robin_cursor = models.PositiveIntegerField(default=0)
+
+    objects = TenantManager()
+
+    class Meta:
+        verbose_name_plural = "case settings"
+
+    def __str__(self) -> str:
+        return f"case settings of {self.account_id}"
+
+    @property
+    def weekdays(self) -> list[int]:
+        return [int(d) for d in self.business_days] or [1, 2, 3, 4, 5]
+
+
+class CaseRule(models.Model):
+    """Which responses open a follow-up case; every condition set must hold (empty: any)."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="case_rules")
+    name = models.CharField(max_length=100)
+    score_groups = models.JSONField(default=list, blank=True)  # ["detractor", ...]; empty: every group
+    survey = models.ForeignKey(Survey, null=True, blank=True, on_delete=models.CASCADE, related_name="case_rules")
+    property_name = models.CharField(max_length=64, blank=True)
+    property_value = models.CharField(max_length=500, blank=True)
+    requires_comment = models.BooleanField(default=False)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = TenantManager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["account", "active"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RoutingRule(models.Model):
+    """A response property value that routes its case to a member or an email address."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="routing_rules")
+    property_name = models.CharField(max_length=64)
+    property_value = models.CharField(max_length=500)
+    assignee = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
+                                 related_name="+")
+    assignee_email = models.EmailField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = TenantManager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["account", "property_name"])]
+
+    def __str__(self) -> str:
+        return f"{self.property_name}={self.property_value}"
+
+
+class Case(models.Model):
+    """A follow-up of one response: who calls the customer back, by when, and what happened."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        CONTACTED = "contacted", _("Contacted")
+        RESOLVED = "resolved", _("Resolved")
+        WONT_FIX = "wont_fix", _("Won't fix")
+
+    class ContactChannel(models.TextChoices):
+        NONE = "", _("Not yet")
+        PHONE = "phone", _("Phone")
+        EMAIL = "email", _("Email")
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="cases")
+    response = models.OneToOneField(Response, on_delete=models.CASCADE, related_name="case")
+    person = models.ForeignKey(Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="cases")
+    rule = models.ForeignKey(CaseRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="cases")
+    group = models.CharField(max_length=10)  # score group when opened
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    assignee = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="cases")
+    assignee_email = models.EmailField(blank=True)
+    contact_channel = models.CharField(max_length=5, choices=ContactChannel.choices, blank=True)
+    due_at = models.DateTimeField(null=True, blank=True)
+    experiment = models.BooleanField(default=False)  # part of a holdout experiment (either arm)
+    holdout = models.BooleanField(default=False)  # randomly left without outreach
+    escalation_level = models.PositiveSmallIntegerField(default=0)  # 1: assignee alerted, 2: admins alerted
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    contacted_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TenantManager()
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        indexes = [
+            models.Index(fields=["account", "status", "due_at"]),
+            models.Index(fields=["account", "assignee", "status"]),
+            models.Index(fields=["status", "escalation_level", "due_at"]),  # the escalation sweep
+        ]
+
+    def __str__(self) -> str:
+        return f"case {self.pk} ({self.status})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("responses:case-detail", kwargs={"account": self.account.slug, "pk": self.pk})
+
+    def is_overdue(self, now: Any = None) -> bool:
+        return (self.status == self.Status.OPEN and self.due_at is not None
+                and self.due_at <= (now or timezone.now()))
+
+    @property
+    def assignee_label(self) -> str:
+        if self.assignee_id:
+            return self.assignee.email or self.assignee.username
+        return self.assignee_email
+
+
+class ResponseNote(models.Model):
+    """A note on any response (and its case, if any); email replies are recorded as notes too."""
+
+    class Kind(models.TextChoices):
+        NOTE = "note", _("Note")
+        EMAIL = "email", _("Email reply")
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="response_notes")
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="notes")
+    case = models.ForeignKey(Case, null=True, blank=True, on_delete=models.SET_NULL, related_name="notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="+")
+    kind = models.CharField(max_length=5, choices=Kind.choices, default=Kind.NOTE)
+    body = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = TenantManager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["account", "response", "created_at"])]
+
+    def __str__(self) -> str:
+        return self.body[:40]
+
+
+class CaseEvent(models.Model):
+    """The history of a case: one row per change (opened, status, assignee, note, tags, reply, alert)."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="case_events")
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=16)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                           related_name="+")
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = TenantManager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["account", "case", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} on case {self.case_id}"

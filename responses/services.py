@@ -180,6 +180,10 @@ def _finish(write: _Write, *, now: Any) -> None:
         emit_event(account, "response.created", {"response_id": response.pk})
     elif write.changed:
         emit_event(account, "response.updated", {"response_id": response.pk})
+    if write.changed and not response.suspected_bot:
+        from responses.cases import open_case_for_response  # cases builds on this module's models only
+
+        open_case_for_response(response=response, now=now, created=write.before is None)
     if write.changed:
         rollups.record_change(account=account, before=write.before, after=response)
 

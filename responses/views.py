@@ -23,4 +23,8 @@ def response_list(request: HttpRequest, account: str) -> HttpResponse:
 
 def response_detail(request: HttpRequest, account: str, pk: int) -> HttpResponse:
     response = get_object_or_404(request.account.responses.select_related("survey", "person", "invitation"), pk=pk)
-    return render(request, "responses/response_detail.html", selectors.response_detail(response))
+    context = selectors.response_detail(response)
+    context.update(notes=list(response.notes.select_related("author")),
+                   case=request.account.cases.filter(response=response, holdout=False).first(),
+                   tags_value=", ".join(response.tags or []))
+    return render(request, "responses/response_detail.html", context)

@@ -1,7 +1,19 @@
+from datetime import timedelta
+
 import factory
 from django.utils import timezone
 
-from responses.models import Answer, DailyRollup, Response
+from responses.models import (
+    Answer,
+    Case,
+    CaseEvent,
+    CaseRule,
+    CaseSettings,
+    DailyRollup,
+    Response,
+    ResponseNote,
+    RoutingRule,
+)
 from tests.factories.accounts import AccountFactory
 from tests.factories.surveys import PersonFactory, QuestionFactory, SurveyFactory
 
@@ -40,3 +52,62 @@ class DailyRollupFactory(factory.django.DjangoModelFactory):
     day = factory.LazyFunction(lambda: timezone.now().date())
     channel = "email"
     s9 = 1
+
+
+class CaseSettingsFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CaseSettings
+        django_get_or_create = ("account",)
+
+    account = factory.SubFactory(AccountFactory)
+    holdout_seed = "test-seed"
+
+
+class CaseRuleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CaseRule
+
+    account = factory.SubFactory(AccountFactory)
+    name = "Every detractor"
+    score_groups = factory.LazyFunction(lambda: ["detractor"])
+
+
+class RoutingRuleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = RoutingRule
+
+    account = factory.SubFactory(AccountFactory)
+    property_name = "store"
+    property_value = "Paris"
+    assignee_email = "paris@example.com"
+
+
+class CaseFactory(factory.django.DjangoModelFactory):
+    """A raw case row; use responses.cases.open_case_for_response for the real path."""
+
+    class Meta:
+        model = Case
+
+    account = factory.SubFactory(AccountFactory)
+    response = factory.SubFactory(ResponseFactory, account=factory.SelfAttribute("..account"), score=3)
+    person = factory.SelfAttribute("response.person")
+    group = "detractor"
+    due_at = factory.LazyFunction(lambda: timezone.now() + timedelta(hours=1))
+
+
+class ResponseNoteFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ResponseNote
+
+    account = factory.SubFactory(AccountFactory)
+    response = factory.SubFactory(ResponseFactory, account=factory.SelfAttribute("..account"))
+    body = "Called, left a message"
+
+
+class CaseEventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CaseEvent
+
+    account = factory.SubFactory(AccountFactory)
+    case = factory.SubFactory(CaseFactory, account=factory.SelfAttribute("..account"))
+    kind = "opened"

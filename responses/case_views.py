@@ -1,0 +1,224 @@
+"""Follow-up case pages, under /app/<account>/responses/cases/ (AccountMiddleware sets the scope).
+
+Members and above work cases (viewers read: the middleware refuses their POSTs); the settings and
+the experiment report are for owners and admins.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.forms import Form
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts.views import managers_only
+from responses import case_selectors, cases
+from responses.case_forms import (
+    AssignForm,
+    CaseFilterForm,
+    CaseRuleForm,
+    CaseSettingsForm,
+    NoteForm,
+    ReplyForm,
+    RoutingRuleForm,
+    StatusForm,
+    TagsForm,
+)
+from responses.models import Case
+
+
+def _case(request: HttpRequest, pk: int) -> Case:
+    """The account's case; a held-out case exists only for owners and admins (never a surprise to them)."""
+    qs = request.account.cases.select_related("response", "response__survey", "person", "assignee", "account")
+    if not request.membership.can_manage:
+        qs = qs.filter(holdout=False)
+    return get_object_or_404(qs, pk=pk)
+
+
+def _apply(request: HttpRequest, form: Form, service: Callable[..., Any], success: str, **kwargs: Any) -> bool:
+    """Run the service with the form's data; errors become messages (the case page shows them)."""
+    if not form.is_valid():
+        for field_errors in form.errors.values():
+            messages.error(request, " ".join(field_errors))
+        return False
+    try:
+        service(**kwargs, **form.cleaned_data)
+    except ValidationError as exc:
+        for text in exc.messages:
+            messages.error(request, text)
+        return False
+    messages.success(request, success)
+    return True
+
+
+def case_list(request: HttpRequest, account: str) -> HttpResponse:
+    """The inbox: my open cases by default, overdue first."""
+    form = CaseFilterForm(request.GET or None, account=request.account)
+    filters = form.cleaned_data if form.is_valid() else {}
+    survey = filters.get("survey")
+    qs = case_selectors.inbox(request.account, user=request.user, view=filters.get("view") or "mine",
+                              status=filters.get("status") or "", overdue=bool(filters.get("overdue")),
+                              survey_id=survey.pk if survey else None)
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    return render(request, "responses/cases/list.html", {
+        "form": form, "page": page, "can_manage": request.membership.can_manage})
+
+
+def case_detail(request: HttpRequest, account: str, pk: int) -> HttpResponse:
+    case = _case(request, pk)
+    context = case_selectors.case_detail(case)
+    context.update(note_form=NoteForm(), reply_form=ReplyForm(), tags_form=TagsForm(
+        initial={"tags": ", ".join(case.response.tags or [])}), assign_form=AssignForm(
+        account=request.account, initial={"assignee": case.assignee_id, "assignee_email": case.assignee_email}),
+        statuses=Case.Status.choices, channels=Case.ContactChannel.choices[1:])
+    return render(request, "responses/cases/detail.html", context)
+
+
+@require_POST
+def case_status(request: HttpRequest, account: str, pk: int) -> HttpResponse:
+    case = _case(request, pk)
+    form = StatusForm(request.POST)
+    _apply(request, form, cases.change_case_status, _("Case updated."), case=case, by=request.user)
+    return redirect(case)
+
+
+@require_POST
+def case_note(request: HttpRequest, account: str, pk: int) -> HttpResponse:
+    case = _case(request, pk)
+    _apply(request, NoteForm(request.POST), cases.add_response_note, _("Note added."), response=case.response,
+           by=request.user)
+    return redirect(case)
+
+
+@require_POST
+def case_tags(request: HttpRequest, account: str, pk: int) -> HttpResponse:
+    case = _case(request, pk)
+    _apply(request, TagsForm(request.POST), cases.set_response_tags, _("Tags saved."), response=case.response,
+           by=request.user)
+    return redirect(case)
+
+
+@require_POST
+def case_assign(request: HttpRequest, account: str, pk: int) -> HttpResponse:
+    case = _case(request, pk)
+    _apply(request, AssignForm(request.POST, account=request.account), cases.assign_case, _("Case assigned."),
+           case=case, by=request.user)
+    return redirect(case)
+
+
+@require_POST
+def case_reply(request: HttpRequest, account: str, pk: int) -> HttpResponse:
+    case = _case(request, pk)
+    _apply(request, ReplyForm(request.POST), cases.reply_to_case, _("Email sent and recorded."), case=case,
+           by=request.user)
+    return redirect(case)
+
+
+@require_POST
+def response_note(request: HttpRequest, account: str, pk: int) -> HttpResponse:
+    """A note on any response (not only those with a case)."""
+    response = get_object_or_404(request.account.responses, pk=pk)
+    _apply(request, NoteForm(request.POST), cases.add_response_note, _("Note added."), response=response,
+           by=request.user)
+    return redirect(response)
+
+
+@require_POST
+def response_tags(request: HttpRequest, account: str, pk: int) -> HttpResponse:
+    response = get_object_or_404(request.account.responses, pk=pk)
+    _apply(request, TagsForm(request.POST), cases.set_response_tags, _("Tags saved."), response=response,
+           by=request.user)
+    return redirect(response)
+
+
+def _settings_page(request: HttpRequest, **forms: Form) -> HttpResponse:
+    account = request.account
+    row = cases.case_settings(account)
+    context = {
+        "settings_form": CaseSettingsForm(instance=row),
+        "rule_form": CaseRuleForm(account=account),
+        "routing_form": RoutingRuleForm(account=account),
+        "rules": list(account.case_rules.select_related("survey")),
+        "routing_rules": list(account.routing_rules.select_related("assignee")),
+        **forms,
+    }
+    return render(request, "responses/cases/settings.html", context, status=400 if forms else 200)
+
+
+def _form_errors(form: Form, exc: ValidationError) -> None:
+    for field, errors in exc.message_dict.items():
+        form.add_error(field if field in form.fields else None, errors)
+
+
+@managers_only
+def casesettings_edit(request: HttpRequest, account: str) -> HttpResponse:
+    """Case rules, routing rules, SLA and business hours, holdout share."""
+    if request.method != "POST":
+        return _settings_page(request)
+    form = CaseSettingsForm(request.POST, instance=cases.case_settings(request.account))
+    if form.is_valid():
+        try:
+            cases.update_case_settings(account=request.account, **form.cleaned_data)
+            messages.success(request, _("Case settings saved."))
+            return redirect("responses:casesettings-edit", account=account)
+        except ValidationError as exc:
+            _form_errors(form, exc)
+    return _settings_page(request, settings_form=form)
+
+
+@managers_only
+@require_POST
+def caserule_create(request: HttpRequest, account: str) -> HttpResponse:
+    form = CaseRuleForm(request.POST, account=request.account)
+    if form.is_valid():
+        try:
+            cases.create_case_rule(account=request.account, **form.cleaned_data)
+            messages.success(request, _("Rule added."))
+            return redirect("responses:casesettings-edit", account=account)
+        except ValidationError as exc:
+            _form_errors(form, exc)
+    return _settings_page(request, rule_form=form)
+
+
+@managers_only
+@require_POST
+def caserule_delete(request: HttpRequest, account: str, pk: int) -> HttpResponse:
+    cases.delete_case_rule(rule=get_object_or_404(request.account.case_rules, pk=pk))
+    messages.success(request, _("Rule deleted."))
+    return redirect("responses:casesettings-edit", account=account)
+
+
+@managers_only
+@require_POST
+def routingrule_create(request: HttpRequest, account: str) -> HttpResponse:
+    form = RoutingRuleForm(request.POST, account=request.account)
+    if form.is_valid():
+        try:
+            cases.create_routing_rule(account=request.account, **form.cleaned_data)
+            messages.success(request, _("Routing rule added."))
+            return redirect("responses:casesettings-edit", account=account)
+        except ValidationError as exc:
+            _form_errors(form, exc)
+    return _settings_page(request, routing_form=form)
+
+
+@managers_only
+@require_POST
+def routingrule_delete(request: HttpRequest, account: str, pk: int) -> HttpResponse:
+    cases.delete_routing_rule(rule=get_object_or_404(request.account.routing_rules, pk=pk))
+    messages.success(request, _("Routing rule deleted."))
+    return redirect("responses:casesettings-edit", account=account)
+
+
+@managers_only
+def case_experiment(request: HttpRequest, account: str) -> HttpResponse:
+    """The holdout experiment report: contacted versus held-out detractors."""
+    return render(request, "responses/cases/experiment.html", {
+        "report": case_selectors.holdout_report(request.account),
+        "settings_row": cases.case_settings(request.account)})
