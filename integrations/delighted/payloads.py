@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 
 from integrations.delighted.wire import unix
-from responses.models import Answer, Response
+from responses.models import Answer, Response, ResponseNote
 from surveys.models import Invitation, Person, Question, SurveyKind
 
 SURVEY_TYPES = {SurveyKind.NPS: "nps", SurveyKind.CES: "ces7", SurveyKind.CSAT: "csat",
@@ -74,7 +74,14 @@ def permalink_template(request: HttpRequest, account: Any) -> str:
     return request.build_absolute_uri(path).replace(str(SENTINEL_PK), "{pk}")
 
 
-def _payload(response: Response, expand: set[str], answers: list[Answer], link: str) -> dict[str, Any]:
+def note_payload(note: ResponseNote) -> dict[str, Any]:
+    """A Delighted Note: ``{id, text, user_email, created_at}``."""
+    return {"id": str(note.pk), "text": note.body, "user_email": note.author.email if note.author else None,
+            "created_at": unix(note.created_at)}
+
+
+def _payload(response: Response, expand: set[str], answers: list[Answer], link: str,
+             notes: list[ResponseNote] | None = None) -> dict[str, Any]:
     if response.person_id is None:
         person_value: Any = None
     elif "person" in expand:
@@ -91,14 +98,14 @@ def _payload(response: Response, expand: set[str], answers: list[Answer], link: 
         "created_at": unix(response.created_at),
         "updated_at": unix(response.updated_at or response.created_at),
         "person_properties": {str(k): "" if v is None else str(v) for k, v in response.properties.items()} or None,
-        "notes": [],
+        "notes": [note_payload(n) for n in notes or []],
         "tags": list(response.tags or []),
         "additional_answers": [answer_payload(a) for a in answers],
     }
 
 
 def response_payloads(request: HttpRequest, responses: Iterable[Response], *, expand: set[str]) -> list[dict]:
-    """SurveyResponses; ``expand`` may hold "person" (a Person object instead of its id) and "notes".
+    """SurveyResponses; ``expand`` may hold "person" (a Person object instead of its id) and "notes" (Note objects).
 
     Three queries whatever the page size: the rows (with survey, and person when expanded), their
     answers with questions, and nothing per row (one reverse() for every permalink).
@@ -110,8 +117,13 @@ def response_payloads(request: HttpRequest, responses: Iterable[Response], *, ex
     for answer in (Answer.objects.filter(account_id=request.account.pk, response_id__in=[r.pk for r in rows])
                    .select_related("question").order_by("id")):
         answers[answer.response_id].append(answer)
+    notes: dict[int, list[ResponseNote]] = defaultdict(list)
+    if "notes" in expand:  # one more query, only when asked for
+        for note in (ResponseNote.objects.filter(account_id=request.account.pk, response_id__in=[r.pk for r in rows])
+                     .select_related("author").order_by("created_at", "id")):
+            notes[note.response_id].append(note)
     link = permalink_template(request, request.account)
-    return [_payload(r, expand, answers[r.pk], link) for r in rows]
+    return [_payload(r, expand, answers[r.pk], link, notes.get(r.pk)) for r in rows]
 
 
 def response_payload(request: HttpRequest, response: Response, *, expand: set[str]) -> dict[str, Any]:

@@ -215,3 +215,20 @@ def test_an_oversize_body_is_413_json_on_both_apis(client, acme, acme_key, setti
     assert rest.status_code == 413 and rest.json()["status"] == 413
     with account_scope(acme):
         assert not Person.objects.exists()
+
+
+def test_expand_notes_returns_the_response_notes_with_author_email(client, acme, acme_key, alice):
+    from tests.factories import ResponseNoteFactory
+
+    with account_scope(acme):
+        from integrations.delighted.services import survey_for_key
+
+        survey = survey_for_key(acme.api_keys.get())
+        response = ResponseFactory(account=acme, survey=survey, person=PersonFactory(account=acme), score=3)
+        note = ResponseNoteFactory(account=acme, response=response, author=alice, body="Called back, refund sent")
+    plain = call(client, "GET", f"/v1/survey_responses/{response.pk}", acme_key).json()
+    assert plain["notes"] == []  # notes only when expanded, as Delighted does
+    expanded = call(client, "GET", "/v1/survey_responses?expand[]=notes", acme_key).json()
+    assert expanded[0]["notes"] == [{"id": str(note.pk), "text": "Called back, refund sent",
+                                     "user_email": "alice@acme.example",
+                                     "created_at": int(note.created_at.timestamp())}]
