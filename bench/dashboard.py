@@ -12,7 +12,7 @@ One account gets N responses over two years (1,000,000 in full mode) and other a
 - the segment breakdown page (GROUP BY a property over the raw rows): median and p95;
 - the streamed CSV export of 100,000 rows (or all in --quick): time and Python peak memory, compared
   with an export of a tenth as many rows (flat memory means both peaks are about the same).
-Needs PostgreSQL. Uses (and replaces) accounts whose slug starts with ``bench-``.
+Needs PostgreSQL. Uses (and replaces) accounts whose slug starts with ``bench-dash-``.
 """
 from __future__ import annotations
 
@@ -85,7 +85,7 @@ def drop_bench_accounts() -> None:
     """Delete the bench accounts; their responses and rollups first in bulk SQL (the ORM's cascade
     would load a million rows into memory)."""
     with cross_account():  # the benchmark replaces its own accounts
-        ids = list(Account.objects.filter(slug__startswith="bench-").values_list("pk", flat=True))
+        ids = list(Account.objects.filter(slug__startswith="bench-dash-").values_list("pk", flat=True))
         if not ids:
             return
         with connection.cursor() as cursor:
@@ -124,9 +124,9 @@ def main() -> None:
     owner = account_services.get_or_create_user(email="bench@verbatim.example", password="bench-password-1")
     drop_bench_accounts()
     started = time.perf_counter()
-    main_account = make_account("bench-main", n_main, owner)
+    main_account = make_account("bench-dash-main", n_main, owner)
     for i in range(others):
-        make_account(f"bench-other-{i}", n_other, owner)
+        make_account(f"bench-dash-other-{i}", n_other, owner)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE responses_response; ANALYZE responses_dailyrollup")
     print(f"data: {n_main} + {others} x {n_other} responses, rollups built in {time.perf_counter() - started:.1f} s")
