@@ -16,13 +16,13 @@ import http.client
 import json
 import os
 import socket
-import statistics
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from pathlib import Path
+
+from _http_load import run_requests  # bench/ is on sys.path when a script here runs
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -59,53 +59,9 @@ def start_gunicorn(port: int, account_id: int, workers: int, threads: int) -> su
 
 def run(port: int, requests: list[tuple[str, str, bytes | None]]) -> dict:
     """Send the requests with CLIENTS keep-alive connections; returns throughput and latencies."""
-    latencies: list[float] = []
-    statuses: dict[int, int] = {}
-    lock = threading.Lock()
-    index = iter(range(len(requests)))
     headers = {"Content-Type": "application/json", "Cookie": f"csrftoken={CSRF}", "X-CSRFToken": CSRF,
                "Accept": "application/json", "Host": "127.0.0.1"}
-
-    def client() -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        mine_lat, mine_st = [], {}
-        while True:
-            with lock:
-                i = next(index, None)
-            if i is None:
-                break
-            method, url, body = requests[i]
-            started = time.perf_counter()
-            try:
-                conn.request(method, url, body=body, headers=headers)
-                response = conn.getresponse()
-                response.read()
-                status = response.status
-                if response.getheader("Connection", "").lower() == "close":
-                    conn.close()
-                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-            except (OSError, http.client.HTTPException):
-                status = 0
-                conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-            mine_lat.append(time.perf_counter() - started)
-            mine_st[status] = mine_st.get(status, 0) + 1
-        conn.close()
-        with lock:
-            latencies.extend(mine_lat)
-            for key, value in mine_st.items():
-                statuses[key] = statuses.get(key, 0) + value
-
-    threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - started
-    latencies.sort()
-    return {"rps": len(requests) / elapsed, "p50": statistics.median(latencies) * 1000,
-            "p99": latencies[int(len(latencies) * 0.99) - 1] * 1000, "statuses": statuses}
+    return run_requests(port, requests, headers=headers, clients=CLIENTS, timeout=30)
 
 
 def main() -> None:
