@@ -1,7 +1,7 @@
 """Verbatim's REST API under /api/ (DRF routers of each app's api.py) and its OpenAPI schema.
 
-Webhook endpoints, Zapier subscriptions and follow-up cases register here when their apps ship
-their ``api.py`` (see docs/api.md).
+Webhook endpoints and Zapier subscriptions come from integrations/api.py; response notes and tags
+and follow-up cases from responses/api.py (see docs/api.md).
 """
 from django.http import HttpRequest, JsonResponse
 from django.urls import include, path, re_path
@@ -12,8 +12,9 @@ from rest_framework.permissions import AllowAny
 from rest_framework.routers import SimpleRouter
 
 from accounts.api import CurrentAccountView
-from reports.api import SurveyMetricsView
-from responses.api import ResponseViewSet
+from integrations.api import WebhookEndpointViewSet, ZapierSubscriptionViewSet
+from reports.api import SelfAssessmentViewSet, SurveyMetricsView
+from responses.api import CaseViewSet, ResponseViewSet
 from surveys.api import InvitationViewSet, PersonViewSet, SuppressionViewSet, SurveyViewSet
 
 app_name = "restapi"
@@ -30,6 +31,10 @@ router.register("people", PersonViewSet, basename="person")
 router.register("invitations", InvitationViewSet, basename="invitation")
 router.register("responses", ResponseViewSet, basename="response")
 router.register("suppressions", SuppressionViewSet, basename="suppression")
+router.register("self-assessments", SelfAssessmentViewSet, basename="selfassessment")
+router.register("webhooks", WebhookEndpointViewSet, basename="webhookendpoint")
+router.register("zapier_subscriptions", ZapierSubscriptionViewSet, basename="zapiersubscription")
+router.register("cases", CaseViewSet, basename="case")
 
 urlpatterns = [
     path("v1/account", CurrentAccountView.as_view(), name="account-current"),

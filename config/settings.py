@@ -218,6 +218,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Verbatim's REST API. The Delighted-compatible API lives under /v1/.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "ENUM_NAME_OVERRIDES": {"CaseStatusEnum": "responses.models.Case.Status",
+                            "ContactChannelEnum": "responses.models.Case.ContactChannel"},
 }
 
 CORS_URLS_REGEX = r"^/w/.*$"  # only the web-widget endpoints are cross-origin
