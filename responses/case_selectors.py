@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Case as CaseWhen
-from django.db.models import IntegerField, QuerySet, Value, When
+from django.db.models import Count, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -141,3 +141,24 @@ def holdout_report(account: Account) -> dict[str, Any]:
                                       verdict=_verdict(label, change)))
     return {"contacted": contacted, "holdout": holdout, "comparisons": comparisons,
             "holdout_cases": [c for c in cases if c.holdout]}
+
+
+ACTION_GROUPS = ("promoter", "passive", "detractor")
+
+
+def action_clicks_report(account: Account) -> dict[str, Any]:
+    """Clicks on the thank-you page actions (review, referral...), per survey and score group.
+
+    ``rows``: one per survey with a click, ``{"survey", "promoter", "passive", "detractor", "total"}``
+    (clicks, repeated clicks included); ``totals``: the same sums over all surveys; ``people``: the
+    number of distinct responses that clicked at least once.
+    """
+    counts = {f"{g}": Count("id", filter=Q(group=g)) for g in ACTION_GROUPS}
+    by_survey = (account.action_clicks.values("survey_id").annotate(total=Count("id"), **counts)
+                 .order_by("-total", "survey_id"))
+    names = dict(account.surveys.filter(pk__in=[r["survey_id"] for r in by_survey]).values_list("pk", "name"))
+    rows = [{"survey": names.get(r["survey_id"], ""), "survey_id": r["survey_id"],
+             **{g: r[g] for g in ACTION_GROUPS}, "total": r["total"]} for r in by_survey]
+    totals = {key: sum(r[key] for r in rows) for key in (*ACTION_GROUPS, "total")}
+    people = account.action_clicks.exclude(response=None).values("response_id").distinct().count()
+    return {"rows": rows, "totals": totals, "people": people}

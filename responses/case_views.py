@@ -221,4 +221,5 @@ def case_experiment(request: HttpRequest, account: str) -> HttpResponse:
     """The holdout experiment report: contacted versus held-out detractors."""
     return render(request, "responses/cases/experiment.html", {
         "report": case_selectors.holdout_report(request.account),
+        "clicks": case_selectors.action_clicks_report(request.account),
         "settings_row": cases.case_settings(request.account)})

@@ -301,3 +301,28 @@ class CaseEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} on case {self.case_id}"
+
+
+class ActionClick(models.Model):
+    """A respondent followed the action link (review, referral...) of a thank-you page.
+
+    The link goes through Verbatim (``/r/<token>/action`` or a signed ``/s/<public-id>/action/...``),
+    which records one row per click and redirects to the URL the survey configured for the group.
+    """
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="action_clicks")
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="action_clicks")
+    response = models.ForeignKey(Response, null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="action_clicks")
+    group = models.CharField(max_length=9)
+    url = models.URLField(max_length=2000)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = TenantManager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["account", "survey", "group"])]
+
+    def __str__(self) -> str:
+        return f"{self.group} click on {self.url}"

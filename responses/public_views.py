@@ -11,8 +11,9 @@ import json
 import logging
 import secrets
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
+from urllib.parse import urlencode
 
 from django.core import signing
 from django.core.cache import cache
@@ -26,7 +27,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.scoping import account_scope
-from responses import selectors, services
+from responses import actions, selectors, services
 from responses.forms import HONEYPOT_FIELD, answers_from_post, link_properties
 from responses.models import Response
 from responses.ratelimit import RateLimited, limit_address, limit_writes
@@ -240,15 +241,36 @@ def thanks_page(request: HttpRequest, token: str) -> HttpResponse:
         if response is None:
             return redirect("respond:token", token=token)
         return thanks(request, invitation.survey, response.group,
-                      edit_url=reverse("respond:token", kwargs={"token": token}))
+                      edit_url=reverse("respond:token", kwargs={"token": token}),
+                      action_url=reverse("respond:action", kwargs={"token": token}))
 
 
-def thanks(request: HttpRequest, survey: Survey, group: str, edit_url: str = "") -> HttpResponse:
+def thanks(request: HttpRequest, survey: Survey, group: str, edit_url: str = "",
+           action_url: str = "") -> HttpResponse:
+    """The group's thank-you content; its action link goes through ``action_url`` (click counting)."""
     content = (survey.thank_you or {}).get(group) or {}
+    target = actions.action_target(survey, group)
     return render_survey_page(request, survey, "responses/public/thanks.html", group=group,
                               message=content.get("message", ""), link_text=content.get("link_text", ""),
-                              link_url=content.get("link_url", ""), redirect_url=survey.redirect_url,
+                              link_url=action_url if target and action_url else "", redirect_url=survey.redirect_url,
                               edit_url=edit_url)
+
+
+@public_page
+@require_GET
+def token_action(request: HttpRequest, token: str) -> HttpResponse:
+    """The thank-you action link of a token survey: record the click, redirect to the configured URL.
+
+    A deliberate GET that writes (like ``honeypot``): it is the respondent's own click on a link the
+    survey owner configured; the target comes from the survey, never from the request.
+    """
+    invitation = services.invitation_for_token(token)
+    with respondent(invitation.survey):
+        response = Response.objects.filter(invitation=invitation).first()
+        if response is None:
+            return redirect("respond:token", token=token)
+        click = actions.record_action_click(survey=invitation.survey, group=response.group, response=response)
+        return redirect(click.url)
 
 
 @public_page
@@ -301,7 +323,9 @@ def link_page(request: HttpRequest, public_id: str) -> HttpResponse:
         except ValidationError as exc:
             return form_page(request, survey=survey, score=score, properties=properties, errors=exc.message_dict,
                              posted=answers, comment=request.POST.get("comment", ""), status=400)
-        return redirect(f"{reverse('respond:link-thanks', kwargs={'public_id': public_id})}?group={response.group}")
+        signed = actions.sign_link_action(survey=survey, group=response.group, response=response)
+        return redirect(f"{reverse('respond:link-thanks', kwargs={'public_id': public_id})}"
+                        f"?{urlencode({'group': response.group, 'a': signed})}")
 
 
 @public_page
@@ -309,8 +333,28 @@ def link_page(request: HttpRequest, public_id: str) -> HttpResponse:
 def link_thanks(request: HttpRequest, public_id: str) -> HttpResponse:
     survey = services.survey_for_public_id(public_id)
     with respondent(survey):
-        group = request.GET.get("group", "")
-        return thanks(request, survey, group if group in ("promoter", "passive", "detractor") else "passive")
+        group, response = request.GET.get("group", ""), None
+        if request.GET.get("a"):
+            with suppress(services.LinkUnknown):
+                group, response = actions.unsign_link_action(survey=survey, value=request.GET["a"])
+        group = group if group in actions.GROUPS else "passive"
+        signed = actions.sign_link_action(survey=survey, group=group, response=response)
+        return thanks(request, survey, group, action_url=reverse(
+            "respond:link-action", kwargs={"public_id": public_id, "signed": signed}))
+
+
+@public_page
+@require_GET
+def link_action(request: HttpRequest, public_id: str, signed: str) -> HttpResponse:
+    """The thank-you action link of a link survey (signed: survey, group, response): record, redirect.
+
+    A deliberate GET that writes; see ``token_action``.
+    """
+    survey = services.survey_for_public_id(public_id)
+    with respondent(survey):
+        group, response = actions.unsign_link_action(survey=survey, value=signed)
+        click = actions.record_action_click(survey=survey, group=group, response=response)
+        return redirect(click.url)
 
 
 # ---------------------------------------------------------------- web widget: /w/<public-id>/...

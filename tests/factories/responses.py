@@ -4,6 +4,7 @@ import factory
 from django.utils import timezone
 
 from responses.models import (
+    ActionClick,
     Answer,
     Case,
     CaseEvent,
@@ -111,3 +112,15 @@ class CaseEventFactory(factory.django.DjangoModelFactory):
     account = factory.SubFactory(AccountFactory)
     case = factory.SubFactory(CaseFactory, account=factory.SelfAttribute("..account"))
     kind = "opened"
+
+
+class ActionClickFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ActionClick
+
+    account = factory.SubFactory(AccountFactory)
+    survey = factory.SubFactory(SurveyFactory, account=factory.SelfAttribute("..account"))
+    response = factory.SubFactory(ResponseFactory, account=factory.SelfAttribute("..account"),
+                                  survey=factory.SelfAttribute("..survey"), score=10)
+    group = "promoter"
+    url = "https://reviews.example/acme"
