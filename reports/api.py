@@ -1,20 +1,40 @@
-"""REST API of metrics (/api/v1/surveys/<pk>/metrics): the dashboards' numbers, with margins of error."""
+"""REST API of reports: metrics (/api/v1/surveys/<pk>/metrics), the dashboards' numbers with margins of error,
+and agents' self-assessments (/api/v1/self-assessments)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
+from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import serializers
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
+from rest_framework import mixins, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response as ApiResponse
 from rest_framework.views import APIView
 
-from accounts.api import ACCOUNT_HEADER, ERROR_RESPONSES, AccountApiMixin
+from accounts.api import (
+    ACCOUNT_HEADER,
+    ERROR_RESPONSES,
+    IDEMPOTENCY_HEADER,
+    AccountApiMixin,
+    AccountViewSet,
+    IdempotentCreateMixin,
+    StrictCharField,
+    StrictIntegerField,
+)
 from integrations.delighted.services import score_counts
+from reports import services
 from reports.metrics import headline
+from reports.models import SelfAssessment
 
 MetricsSerializer = inline_serializer("SurveyMetrics", fields={
     "survey": serializers.IntegerField(), "kind": serializers.CharField(), "label": serializers.CharField(),
@@ -59,3 +79,51 @@ class SurveyMetricsView(AccountApiMixin, APIView):
                             "low": result.low, "high": result.high, "margin": result.margin, "unit": result.unit,
                             "total": result.total, "groups": result.groups, "counts": counts,
                             "since": since, "until": until})
+
+
+class SelfAssessmentSerializer(serializers.ModelSerializer):
+    agent = StrictCharField(max_length=200, help_text="The agent, as in the responses' `agent` property.")
+    survey = StrictIntegerField(source="survey_id", min_value=1, max_value=2**31 - 1,
+                                help_text="Id of one of the account's surveys: the score is on its scale.")
+    score = StrictIntegerField(min_value=0, max_value=10, help_text="On the survey's scale (NPS 0-10, CES 1-7...).")
+    interaction = StrictCharField(max_length=200, required=False, allow_blank=True, default="",
+                                  help_text="Optional reference of the rated interaction (ticket id...).")
+    comment = StrictCharField(max_length=2000, required=False, allow_blank=True, default="")
+
+    class Meta:
+        model = SelfAssessment
+        fields = ["id", "agent", "survey", "score", "interaction", "comment", "created_at"]
+        read_only_fields = ["id", "created_at"]
+
+
+@extend_schema_view(
+    list=extend_schema(parameters=[ACCOUNT_HEADER, OpenApiParameter("agent", OpenApiTypes.STR),
+                                   OpenApiParameter("survey", OpenApiTypes.INT)],
+                       responses={200: SelfAssessmentSerializer, **ERROR_RESPONSES}),
+    create=extend_schema(parameters=[ACCOUNT_HEADER, IDEMPOTENCY_HEADER],
+                         responses={201: SelfAssessmentSerializer, **ERROR_RESPONSES},
+                         examples=[OpenApiExample("A ticket rated by its agent", request_only=True, value={
+                             "agent": "Ana", "survey": 1, "score": 8, "interaction": "T-1042"})]),
+)
+class SelfAssessmentViewSet(IdempotentCreateMixin, mixins.ListModelMixin, AccountViewSet):
+    """Agents' self-assessments: an agent's own score of an interaction, set beside their customers' score
+    on the agent scorecards. Newest first; filter by ``agent`` and ``survey``."""
+
+    serializer_class = SelfAssessmentSerializer
+    queryset = SelfAssessment.objects.none()
+
+    def scoped_queryset(self) -> QuerySet[SelfAssessment]:
+        rows = self.request.account.self_assessments.all()
+        agent = self.request.query_params.get("agent")
+        if agent:
+            rows = rows.filter(agent=agent.strip())
+        survey = self.request.query_params.get("survey")
+        if survey:
+            rows = rows.filter(survey_id=int(survey))
+        return rows
+
+    def perform_create(self, serializer: Any) -> None:
+        data = serializer.validated_data
+        serializer.instance = services.record_self_assessment(
+            account=self.request.account, survey_id=data["survey_id"], agent=data["agent"], score=data["score"],
+            interaction=data.get("interaction", ""), comment=data.get("comment", ""))

@@ -70,3 +70,27 @@ class MonthlyReport(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("reports:monthlyreport-detail", kwargs={"account": self.account.slug, "pk": self.pk})
+
+
+class SelfAssessment(models.Model):
+    """An agent's own rating of one of their interactions, on the survey's scale, recorded through the
+    API or the agents page; the scorecards set it beside their customers' score."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="self_assessments")
+    agent = models.CharField(_("agent"), max_length=200,
+                             help_text=_("As in the responses' “agent” property."))
+    survey = models.ForeignKey("surveys.Survey", on_delete=models.CASCADE, related_name="self_assessments")
+    score = models.SmallIntegerField(_("score"), help_text=_("On the survey's scale."))
+    interaction = models.CharField(_("interaction"), max_length=200, blank=True,
+                                   help_text=_("Optional: the ticket, call or chat this rates."))
+    comment = models.TextField(_("comment"), blank=True, max_length=2000)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = TenantManager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["account", "agent", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.agent}: {self.score}"

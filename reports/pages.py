@@ -182,15 +182,23 @@ def theme_page(account: Account, p: Params) -> dict:
 def agents(account: Account, p: Params) -> dict:
     scope = selectors.Scope(account, tuple(p.surveys), p.period, p.scope(account).filters)
     cards = selectors.agent_scorecards(scope)
-    surveys = [s for s in p.surveys if any(s.pk in c["scores"] for c in cards)]
+    surveys = [s for s in p.surveys if any(s.pk in c["scores"] or s.pk in c["self"] for c in cards)]
+    self_surveys = [s for s in surveys if any(s.pk in c["self"] for c in cards)]
     table = Table([_("Agent"), _("Responses")] + [f"{s.name} ({metrics.headline(s.kind, [0] * 11).label})"
-                                                   for s in surveys] + [_("Resolution rate %")])
+                                                   for s in surveys] + [_("Resolution rate %")]
+                  + [column % {"survey": s.name} for s in self_surveys
+                     for column in (_("%(survey)s: self-assessed mean"), _("%(survey)s: customers' mean"),
+                                    _("%(survey)s: gap (self - customers)"), _("%(survey)s: self-assessments"))])
     for card in cards:
         card["cells"] = [card["scores"].get(s.pk) for s in surveys]
+        card["self_cells"] = [card["self"].get(s.pk) for s in self_surveys]
         table.rows.append([card["agent"], card["responses"]]
                           + [_num(h.value) if h else "" for h in card["cells"]]
-                          + [_num(card["resolution"].percent) if card["resolution"] else ""])
-    return {"cards": cards, "card_surveys": surveys, "tables": {"agents": table}}
+                          + [_num(card["resolution"].percent) if card["resolution"] else ""]
+                          + [value for c in card["self_cells"] for value in (
+                              (_num(c.self_mean.value, 2), _num(c.customer_mean, 2), _num(c.gap, 2),
+                               c.self_mean.total) if c else ("", "", "", 0))])
+    return {"cards": cards, "card_surveys": surveys, "self_surveys": self_surveys, "tables": {"agents": table}}
 
 
 def chart_table(account: Account, p: Params, chart: str) -> Table:

@@ -288,8 +288,9 @@ def comments(scope: Scope, *, group: str = "", text: str = "", tag: str = "") ->
 
 
 def agent_scorecards(scope_all: Scope, *, key: str = "agent") -> list[dict]:
-    """Per agent: the headline of each survey (NPS, CES, CSAT...) and the resolution rate."""
-    table: dict[str, dict] = defaultdict(lambda: {"scores": {}, "responses": 0, "resolution": None})
+    """Per agent: the headline of each survey (NPS, CES, CSAT...), the resolution rate and, where the agent
+    rated their own interactions, ``self[survey_pk]``: a ``SelfComparison`` with the customers' score."""
+    table: dict[str, dict] = defaultdict(lambda: {"scores": {}, "responses": 0, "resolution": None, "self": {}})
     for survey in scope_all.surveys:
         scope = Scope(scope_all.account, (survey,), scope_all.period, scope_all.filters)
         for agent, counts in segment_counts(scope, key).items():
@@ -297,7 +298,50 @@ def agent_scorecards(scope_all: Scope, *, key: str = "agent") -> list[dict]:
             table[agent]["responses"] += sum(counts)
     for agent, rate in resolution_by_segment(scope_all, key).items():
         table[agent]["resolution"] = rate
+    customers = {agent: dict(row["scores"]) for agent, row in table.items()}
+    for (agent, survey_id), counts in self_assessment_counts(scope_all).items():
+        if scope_all.filters and agent not in customers:
+            continue  # a property filter selects agents through their responses
+        survey = next(s for s in scope_all.surveys if s.pk == survey_id)
+        table[agent]["self"][survey_id] = self_versus_customers(survey, counts, customers.get(agent, {}).get(survey_id))
     return [{"agent": agent, **row} for agent, row in sorted(table.items(), key=lambda kv: -kv[1]["responses"])]
+
+
+@dataclass(frozen=True)
+class SelfComparison:
+    """An agent's self-assessed scores on one survey beside their customers' (same scale, same period)."""
+
+    survey: Survey
+    self_mean: metrics.Mean  # the mean self-assessed score with its interval
+    self_headline: metrics.Headline  # the survey's headline (NPS, % easy...) computed from the self-assessments
+    customer_mean: float | None  # the customers' mean score on the same scale
+    customer_headline: metrics.Headline | None
+
+    @property
+    def gap(self) -> float | None:
+        """Self-assessed mean minus the customers' mean: positive when the agent rates themself higher."""
+        if self.self_mean.value is None or self.customer_mean is None:
+            return None
+        return self.self_mean.value - self.customer_mean
+
+
+def self_versus_customers(survey: Survey, self_counts: Sequence[int],
+                          customer: metrics.Headline | None) -> SelfComparison:
+    return SelfComparison(survey, metrics.mean_score(self_counts), metrics.headline(survey.kind, self_counts),
+                          customer.mean if customer else None, customer)
+
+
+def self_assessment_counts(scope: Scope) -> dict[tuple[str, int], list[int]]:
+    """Counts per score of self-assessments per (agent, survey) in the scope's period: one GROUP BY."""
+    start, end = scope.period.bounds(scope.account.tz)
+    rows = (scope.account.self_assessments.filter(survey_id__in=scope.survey_ids, created_at__gte=start,
+                                                  created_at__lt=end)
+            .values_list("agent", "survey_id", "score").annotate(n=Count("id")).order_by())
+    out: dict[tuple[str, int], list[int]] = defaultdict(metrics.empty_counts)
+    for agent, survey_id, score, n in rows:
+        if 0 <= score < len(SCORE_COLUMNS):
+            out[(agent, survey_id)][score] += n
+    return dict(out)
 
 
 def score_counts_between(account: Account, surveys: Sequence[Survey], *, since=None, until=None) -> list[int]:

@@ -1,4 +1,5 @@
-"""Writes of reports: monthly report recipients, and sending the monthly report (idempotent per month)."""
+"""Writes of reports: monthly report recipients, sending the monthly report (idempotent per month) and
+agents' self-assessments."""
 from __future__ import annotations
 
 import logging
@@ -18,7 +19,7 @@ from accounts.models import Account, Membership
 from accounts.scoping import account_scope, cross_account
 from accounts.tasks_util import enqueue_on_commit
 from reports import monthly
-from reports.models import MonthlyReport, ReportRecipient
+from reports.models import MonthlyReport, ReportRecipient, SelfAssessment
 from reports.periods import first_working_day
 
 logger = logging.getLogger("verbatim")
@@ -190,3 +191,33 @@ def queue_due_monthly_reports(*, now: datetime | None = None) -> list[int]:
                 enqueue_on_commit(tasks.send_monthly_report, account.pk, report.pk)
                 queued.append(report.pk)
     return queued
+
+
+def record_self_assessment(*, account: Account, survey_id: int | None, agent: str, score: int | None,
+                           interaction: str = "", comment: str = "") -> SelfAssessment:
+    """Record an agent's own rating of an interaction on the survey's scale.
+
+    Raises ``ValidationError`` naming the field: a survey of another account is an unknown survey, and
+    the score must lie on that survey's scale (0-10 for NPS, 1-7 for CES...)."""
+    agent = (agent or "").strip()
+    errors: dict[str, str] = {}
+    survey = account.surveys.filter(pk=survey_id).first() if survey_id is not None else None
+    if survey is None:
+        errors["survey"] = _("Choose one of your surveys.")
+    if not agent:
+        errors["agent"] = _("Name the agent.")
+    elif len(agent) > 200:
+        errors["agent"] = _("At most 200 characters.")
+    if score is None:
+        errors["score"] = _("Give a score.")
+    elif survey is not None and score not in survey.scores:
+        errors["score"] = _("On this survey's scale: %(low)s to %(high)s.") % {
+            "low": survey.scale_min, "high": survey.scale_max}
+    if len(interaction or "") > 200:
+        errors["interaction"] = _("At most 200 characters.")
+    if len(comment or "") > 2000:
+        errors["comment"] = _("At most 2000 characters.")
+    if errors:
+        raise ValidationError(errors)
+    return SelfAssessment.objects.create(account=account, survey=survey, agent=agent, score=score,
+                                         interaction=(interaction or "").strip(), comment=(comment or "").strip())

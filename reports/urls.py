@@ -9,6 +9,7 @@ urlpatterns = [
     path("segments/", views.segments, name="segments"),
     path("comments/", views.comments, name="comments"),
     path("agents/", views.agents, name="agents"),
+    path("agents/self-assessment/", views.self_assessment_create, name="selfassessment-create"),
     path("export/chart.csv", views.export_chart, name="export-chart"),
     path("export/responses", views.export_responses, name="export-responses"),
     path("monthly/", views.monthly_reports, name="monthly"),

@@ -16,9 +16,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from reports import exports, monthly, pages, selectors, services
+from reports.forms import SelfAssessmentForm
 from reports.periods import PRESETS
 
 logger = logging.getLogger("verbatim")
@@ -103,6 +104,30 @@ def export_responses(request: HttpRequest, p: pages.Params) -> HttpResponse:
     response = StreamingHttpResponse(exports.csv_lines(rows), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
     return response
+
+
+@require_http_methods(["GET", "POST"])
+def self_assessment_create(request: HttpRequest, account: str) -> HttpResponse:
+    """An agent (or their lead) records a self-assessment of one interaction; ``?agent=`` pre-fills the name."""
+    if request.method == "POST":
+        form = SelfAssessmentForm(request.POST, account=request.account)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.record_self_assessment(account=request.account, survey_id=data["survey"],
+                                                agent=data["agent"], score=data["score"],
+                                                interaction=data["interaction"], comment=data["comment"])
+            except ValidationError as error:
+                for field, errors in error.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                messages.success(request, _("Self-assessment recorded."))
+                return redirect(reverse("reports:agents", kwargs={"account": account}))
+    else:
+        form = SelfAssessmentForm(initial={"agent": request.GET.get("agent", "")[:200]}, account=request.account)
+    recent = request.account.self_assessments.select_related("survey")[:20]
+    return render(request, "reports/self_assessment_form.html", {
+        "form": form, "recent": recent, "can_edit": request.membership.can_edit})
 
 
 # --- the monthly report ----------------------------------------------------------------------------

@@ -38,11 +38,17 @@ NOT_WALKED: dict[str, str] = {
                           "picks the account); tests/responses/test_token_isolation.py, test_widget.py"
        for name in ("honeypot", "thanks", "score", "token", "link-thanks", "link", "widget-config",
                     "widget-respond", "widget-dismiss")},
+    **{f"respond:{name}": "public: the token or the signed (survey, group, response) value is the door; "
+                          "tests/cases/test_actions.py (unknown token, forged and other-survey links -> 404)"
+       for name in ("action", "link-action")},
     # The public APIs (/v1/ Delighted-compatible, /api/v1/ REST): the API key picks the account.
     **{name: "public API, key door; tests/api/test_api_isolation.py walks every delighted:/restapi: route "
              "with acme's key on globex's ids (404) and canaries (never shown)"
        for name in ("restapi:survey-metrics", "restapi:survey-detail", "restapi:person-detail",
                     "restapi:invitation-detail", "restapi:response-detail", "restapi:suppression-detail",
+                    "restapi:response-notes", "restapi:response-tags", "restapi:webhookendpoint-detail",
+                    "restapi:zapiersubscription-detail", "restapi:case-detail", "restapi:case-notes",
+                    "restapi:case-status",
                     "delighted:people", "delighted:person-pending", "delighted:person-detail",
                     "delighted:surveyresponse-list", "delighted:surveyresponse-detail", "delighted:metrics",
                     "delighted:unsubscribes", "delighted:bounces", "delighted:autopilotmembership-list",

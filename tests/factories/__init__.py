@@ -22,8 +22,9 @@ from tests.factories.integrations import (
     WebhookEndpointFactory,
     ZapierSubscriptionFactory,
 )
-from tests.factories.reports import MonthlyReportFactory, ReportRecipientFactory
+from tests.factories.reports import MonthlyReportFactory, ReportRecipientFactory, SelfAssessmentFactory
 from tests.factories.responses import (
+    ActionClickFactory,
     AnswerFactory,
     CaseEventFactory,
     CaseFactory,
@@ -66,11 +67,13 @@ TENANT_FACTORIES = {
     "responses.Case": CaseFactory,
     "responses.ResponseNote": ResponseNoteFactory,
     "responses.CaseEvent": CaseEventFactory,
+    "responses.ActionClick": ActionClickFactory,
     "delighted.SurveyBinding": SurveyBindingFactory,
     "delighted.AutopilotMembership": AutopilotMembershipFactory,
     "delighted.IdempotencyRecord": IdempotencyRecordFactory,
     "reports.ReportRecipient": ReportRecipientFactory,
     "reports.MonthlyReport": MonthlyReportFactory,
+    "reports.SelfAssessment": SelfAssessmentFactory,
     "integrations.WebhookEndpoint": WebhookEndpointFactory,
     "integrations.SlackIntegration": SlackIntegrationFactory,
     "integrations.ZapierSubscription": ZapierSubscriptionFactory,
@@ -82,6 +85,7 @@ TENANT_FACTORIES = {
 
 __all__ = [
     "TENANT_FACTORIES",
+    "ActionClickFactory",
     "AutopilotMembershipFactory",
     "IdempotencyRecordFactory",
     "SurveyBindingFactory",

@@ -2,7 +2,7 @@ import datetime
 
 import factory
 
-from reports.models import MonthlyReport, ReportRecipient
+from reports.models import MonthlyReport, ReportRecipient, SelfAssessment
 from tests.factories.accounts import AccountFactory
 
 
@@ -20,3 +20,13 @@ class MonthlyReportFactory(factory.django.DjangoModelFactory):
 
     account = factory.SubFactory(AccountFactory)
     month = datetime.date(2026, 1, 1)
+
+
+class SelfAssessmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SelfAssessment
+
+    account = factory.SubFactory(AccountFactory)
+    survey = factory.SubFactory("tests.factories.surveys.SurveyFactory", account=factory.SelfAttribute("..account"))
+    agent = "Ana"
+    score = 8
