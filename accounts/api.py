@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
@@ -249,6 +250,35 @@ def request_fingerprint(request: Request) -> str:
     return hashlib.sha256(json.dumps(request.data, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def idempotent(request: Request, produce: Callable[[], ApiResponse]) -> ApiResponse:
+    """Run a POST once per ``Idempotency-Key``: the first answer is stored; a retry gets it, never a 2nd object."""
+    from integrations.delighted.models import IdempotencyRecord
+
+    key = request.headers.get("Idempotency-Key")
+    if not key:
+        return produce()
+    if len(key) > 255:
+        raise exceptions.ValidationError({"Idempotency-Key": ["At most 255 characters."]})
+    fingerprint, path = request_fingerprint(request), request.path[:255]
+    previous = IdempotencyRecord.objects.filter(account=request.account, key=key).first()
+    if previous is None:
+        try:
+            with transaction.atomic():
+                record = IdempotencyRecord.objects.create(account=request.account, key=key, method="POST",
+                                                          path=path, request_hash=fingerprint)
+                answer = produce()
+                record.status_code, record.body = answer.status_code, answer.data
+                record.save(update_fields=["status_code", "body"])
+                return answer
+        except IntegrityError:  # a concurrent retry stored it first
+            previous = IdempotencyRecord.objects.filter(account=request.account, key=key).first()
+            if previous is None:
+                raise
+    if previous.request_hash != fingerprint or previous.path != path:
+        raise exceptions.ValidationError({"Idempotency-Key": ["Already used for a different request."]})
+    return ApiResponse(previous.body, status=previous.status_code or 409, headers={"Idempotent-Replayed": "true"})
+
+
 class IdempotentCreateMixin(mixins.CreateModelMixin):
     """POST with ``Idempotency-Key``: the first result is stored; a retry returns it, never a 2nd object."""
 
@@ -262,32 +292,8 @@ class IdempotentCreateMixin(mixins.CreateModelMixin):
             raise exceptions.ValidationError({name: ["Unknown field."] for name in unknown})
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> ApiResponse:
-        from integrations.delighted.models import IdempotencyRecord
-
         self.reject_unknown_fields(request)
-        key = request.headers.get("Idempotency-Key")
-        if not key:
-            return super().create(request, *args, **kwargs)
-        if len(key) > 255:
-            raise exceptions.ValidationError({"Idempotency-Key": ["At most 255 characters."]})
-        fingerprint = request_fingerprint(request)
-        previous = IdempotencyRecord.objects.filter(account=request.account, key=key).first()
-        if previous is None:
-            try:
-                with transaction.atomic():
-                    record = IdempotencyRecord.objects.create(account=request.account, key=key, method="POST",
-                                                              path=request.path[:255], request_hash=fingerprint)
-                    response = super().create(request, *args, **kwargs)
-                    record.status_code, record.body = response.status_code, response.data
-                    record.save(update_fields=["status_code", "body"])
-                    return response
-            except IntegrityError:  # a concurrent retry stored it first
-                previous = IdempotencyRecord.objects.filter(account=request.account, key=key).first()
-                if previous is None:
-                    raise
-        if previous.request_hash != fingerprint or previous.path != request.path[:255]:
-            raise exceptions.ValidationError({"Idempotency-Key": ["Already used for a different request."]})
-        return ApiResponse(previous.body, status=previous.status_code or 409, headers={"Idempotent-Replayed": "true"})
+        return idempotent(request, lambda: super(IdempotentCreateMixin, self).create(request, *args, **kwargs))
 
 
 class AccountSerializer(serializers.ModelSerializer):

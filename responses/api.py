@@ -5,11 +5,9 @@ Notes, tags and case changes go through the services of ``responses.cases`` (the
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -25,7 +23,7 @@ from accounts.api import (
     IDEMPOTENCY_HEADER,
     AccountViewSet,
     StrictCharField,
-    request_fingerprint,
+    idempotent,
 )
 from responses import cases
 from responses.models import Answer, Case, Response, ResponseNote
@@ -104,35 +102,6 @@ NOTES_POST = extend_schema(methods=["POST"], parameters=[ACCOUNT_HEADER, IDEMPOT
                                                     request_only=True),
                                      OpenApiExample("Added", value=NOTE_EXAMPLE, response_only=True,
                                                     status_codes=["201"])])
-
-
-def idempotent(request: Request, produce: Callable[[], ApiResponse]) -> ApiResponse:
-    """Run a POST once per ``Idempotency-Key`` (as ``IdempotentCreateMixin``): a retry gets the first answer."""
-    from integrations.delighted.models import IdempotencyRecord
-
-    key = request.headers.get("Idempotency-Key")
-    if not key:
-        return produce()
-    if len(key) > 255:
-        raise exceptions.ValidationError({"Idempotency-Key": ["At most 255 characters."]})
-    fingerprint, path = request_fingerprint(request), request.path[:255]
-    previous = IdempotencyRecord.objects.filter(account=request.account, key=key).first()
-    if previous is None:
-        try:
-            with transaction.atomic():
-                record = IdempotencyRecord.objects.create(account=request.account, key=key, method="POST",
-                                                          path=path, request_hash=fingerprint)
-                answer = produce()
-                record.status_code, record.body = answer.status_code, answer.data
-                record.save(update_fields=["status_code", "body"])
-                return answer
-        except IntegrityError:  # a concurrent retry stored it first
-            previous = IdempotencyRecord.objects.filter(account=request.account, key=key).first()
-            if previous is None:
-                raise
-    if previous.request_hash != fingerprint or previous.path != path:
-        raise exceptions.ValidationError({"Idempotency-Key": ["Already used for a different request."]})
-    return ApiResponse(previous.body, status=previous.status_code or 409, headers={"Idempotent-Replayed": "true"})
 
 
 def notes_answer(request: Request, response: Response) -> ApiResponse:
