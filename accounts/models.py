@@ -44,6 +44,21 @@ class Account(models.Model):
         help_text=_("Off by default: some real browsers look headless."),
     )
     sending_paused = models.BooleanField(_("sending paused"), default=False)
+    # --- complaint-rate auto-pause (EM-8, surveys/services/complaints.py): why and when sending stopped ---
+    sending_paused_at = models.DateTimeField(null=True, blank=True)
+    sending_paused_reason = models.CharField(max_length=255, blank=True)
+    sending_pause_alerted_at = models.DateTimeField(null=True, blank=True)  # the one alert went out
+    sending_resumed_at = models.DateTimeField(null=True, blank=True)  # complaint window restarts here
+    # --- end complaint-rate fields ---
+    # --- send quotas (EM-28, surveys/services/quotas.py): emails per hour and day, recipients per request ---
+    send_quota_hourly = models.PositiveIntegerField(
+        _("emails per hour"), default=2000,
+        help_text=_("Due invitations past this are skipped (status: over the send quota)."))
+    send_quota_daily = models.PositiveIntegerField(_("emails per day"), default=10000)
+    send_recipient_cap = models.PositiveIntegerField(
+        _("recipients per request"), default=1000,
+        help_text=_("The most people one send or API call may invite at once."))
+    # --- end send quotas ---
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -171,3 +186,29 @@ class MemberInvite(models.Model):
     def is_usable(self) -> bool:
         """Not accepted yet and not expired."""
         return self.accepted_at is None and self.expires_at > timezone.now()
+
+
+class IdempotencyRecord(models.Model):
+    """The first result of a POST sent with an ``Idempotency-Key``: a retry gets it back, never a 2nd object.
+
+    ``body`` is stored as replayed: fields shown only once (a webhook's signing secret) are redacted
+    before it is saved, so the secret is neither kept at rest here nor returned a second time.
+    """
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="idempotency_records")
+    key = models.CharField(max_length=255)
+    method = models.CharField(max_length=8)
+    path = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    body = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = TenantManager()
+
+    class Meta:
+        indexes = [models.Index(fields=["account", "created_at"], name="idempotency_account_created")]
+        constraints = [models.UniqueConstraint(fields=["account", "key"], name="idempotency_key_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} [{self.key}]"

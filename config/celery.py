@@ -8,3 +8,4 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 app = Celery("verbatim")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+app.conf.beat_schedule["surveys-complaint-rates"] = {"task": "surveys.evaluate_complaint_rates", "schedule": 86400.0}

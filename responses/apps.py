@@ -14,3 +14,5 @@ class ResponsesConfig(AppConfig):
             ACCOUNT_SETUP_HOOKS.append(set_up_cases)
         app.conf.beat_schedule["responses-escalate-overdue-cases"] = {
             "task": "responses.sweep_overdue_cases", "schedule": 60.0}
+        app.conf.beat_schedule["responses-send-follow-ups"] = {
+            "task": "responses.send_due_follow_ups", "schedule": 60.0}

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account
 from responses.cases import TEAM_ROLES
-from responses.models import Case, CaseSettings
+from responses.models import Case, CaseSettings, FollowUpRule
 from surveys.models import ScoreGroup
 
 WEEKDAYS = [(1, _("Monday")), (2, _("Tuesday")), (3, _("Wednesday")), (4, _("Thursday")), (5, _("Friday")),
@@ -70,8 +70,9 @@ class CaseSettingsForm(forms.ModelForm):
                   "escalate_admins_after_minutes", "holdout_percent"]
         labels = {
             "business_start": _("Business hours start"), "business_end": _("Business hours end"),
-            "detractor_sla_minutes": _("Detractors in business hours: contact within (business minutes)"),
-            "other_sla_hours": _("Everything else: contact within (hours)"),
+            "detractor_sla_minutes": _("Detractors: contact within (business minutes; after hours, counted "
+                                       "from the next opening)"),
+            "other_sla_hours": _("Passives and promoters: contact within (hours)"),
             "escalate_admins_after_minutes": _("Alert admins this many minutes after the due time"),
             "holdout_percent": _("Holdout experiment: share of detractor cases left without outreach (%)"),
         }
@@ -106,3 +107,21 @@ class RoutingRuleForm(forms.Form):
     def __init__(self, *args: Any, account: Account, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["assignee"].queryset = team_queryset(account)
+
+
+class FollowUpRuleForm(forms.Form):
+    group = forms.ChoiceField(label=_("Send to"), choices=FollowUpRule.GROUPS)
+    survey = forms.ModelChoiceField(label=_("Survey"), required=False, queryset=None,
+                                    empty_label=_("Every survey without its own follow-up"))
+    enabled = forms.BooleanField(label=_("Send it"), required=False, initial=True)
+    delay_minutes = forms.IntegerField(label=_("Send after (minutes)"), min_value=0, initial=60)
+    subject = forms.CharField(label=_("Subject"), max_length=200, help_text=_("Placeholders like {{name}} work."))
+    body = forms.CharField(label=_("Message"), widget=forms.Textarea(attrs={"rows": 4}))
+    action = forms.ChoiceField(label=_("Action"), choices=FollowUpRule.Action.choices,
+                               help_text=_("The link is the survey's thank-you action for this group; clicks are "
+                                           "counted in the outreach report."))
+    link_text = forms.CharField(label=_("Link text"), max_length=100, required=False)
+
+    def __init__(self, *args: Any, account: Account, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["survey"].queryset = account.surveys.order_by("name")

@@ -18,12 +18,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.views import managers_only
-from responses import case_selectors, cases
+from responses import case_selectors, cases, followups
 from responses.case_forms import (
     AssignForm,
     CaseFilterForm,
     CaseRuleForm,
     CaseSettingsForm,
+    FollowUpRuleForm,
     NoteForm,
     ReplyForm,
     RoutingRuleForm,
@@ -139,13 +140,15 @@ def response_tags(request: HttpRequest, account: str, pk: int) -> HttpResponse:
 
 def _settings_page(request: HttpRequest, **forms: Form) -> HttpResponse:
     account = request.account
-    row = cases.case_settings(account)
+    row = cases.read_case_settings(account)  # GET never writes (no lazy default rule here)
     context = {
         "settings_form": CaseSettingsForm(instance=row),
         "rule_form": CaseRuleForm(account=account),
         "routing_form": RoutingRuleForm(account=account),
         "rules": list(account.case_rules.select_related("survey")),
         "routing_rules": list(account.routing_rules.select_related("assignee")),
+        "follow_up_form": FollowUpRuleForm(account=account),
+        "follow_up_rules": list(account.follow_up_rules.select_related("survey")),
         **forms,
     }
     return render(request, "responses/cases/settings.html", context, status=400 if forms else 200)
@@ -217,9 +220,32 @@ def routingrule_delete(request: HttpRequest, account: str, pk: int) -> HttpRespo
 
 
 @managers_only
+@require_POST
+def followuprule_save(request: HttpRequest, account: str) -> HttpResponse:
+    """Create or replace the follow-up email of a score group (for one survey or every survey)."""
+    form = FollowUpRuleForm(request.POST, account=request.account)
+    if form.is_valid():
+        try:
+            followups.save_follow_up_rule(account=request.account, **form.cleaned_data)
+            messages.success(request, _("Follow-up email saved."))
+            return redirect("responses:casesettings-edit", account=account)
+        except ValidationError as exc:
+            _form_errors(form, exc)
+    return _settings_page(request, follow_up_form=form)
+
+
+@managers_only
+@require_POST
+def followuprule_delete(request: HttpRequest, account: str, pk: int) -> HttpResponse:
+    followups.delete_follow_up_rule(rule=get_object_or_404(request.account.follow_up_rules, pk=pk))
+    messages.success(request, _("Follow-up email deleted."))
+    return redirect("responses:casesettings-edit", account=account)
+
+
+@managers_only
 def case_experiment(request: HttpRequest, account: str) -> HttpResponse:
     """The holdout experiment report: contacted versus held-out detractors."""
     return render(request, "responses/cases/experiment.html", {
         "report": case_selectors.holdout_report(request.account),
         "clicks": case_selectors.action_clicks_report(request.account),
-        "settings_row": cases.case_settings(request.account)})
+        "settings_row": cases.read_case_settings(request.account)})

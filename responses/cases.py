@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from accounts.events import emit_event
 from accounts.models import Account, Membership, Role
 from accounts.scoping import account_scope
+from responses import followups
 from responses.models import Case, CaseEvent, CaseRule, CaseSettings, Response, ResponseNote, RoutingRule
 from surveys.models import ScoreGroup
 
@@ -47,6 +48,16 @@ def case_settings(account: Account) -> CaseSettings:
     if created:
         CaseRule.objects.create(account=account, name=_("Every detractor"), score_groups=[ScoreGroup.DETRACTOR])
     return settings_row
+
+
+def read_case_settings(account: Account) -> CaseSettings:
+    """The account's case settings for a page (GET never writes): the stored row, or the defaults unsaved.
+
+    Accounts get their row and default rule at setup (``set_up_cases``) or from the data migration;
+    an account without one simply has no rules yet, shown as such.
+    """
+    row = CaseSettings.objects.filter(account=account).first()
+    return row if row is not None else CaseSettings(account=account)
 
 
 def set_up_cases(account: Account) -> None:
@@ -197,12 +208,12 @@ def add_business_minutes(*, start: datetime, minutes: int, settings_row: CaseSet
 
 
 def compute_due_at(*, account: Account, settings_row: CaseSettings, group: str, start: datetime) -> datetime:
-    """The SLA: detractors arriving in business hours get ``detractor_sla_minutes`` of business time;
-    everything else (other groups, or outside business hours) gets ``other_sla_hours`` of wall-clock time."""
-    tz = account.tz
-    if group == ScoreGroup.DETRACTOR and _in_hours(start.astimezone(tz), settings_row):
+    """The SLA: a detractor is due ``detractor_sla_minutes`` of business time after it arrives; one arriving
+    outside business hours is therefore due that many minutes after business hours next open (a Saturday
+    detractor is due Monday 09:05, not Sunday). Other groups get ``other_sla_hours`` of wall-clock time."""
+    if group == ScoreGroup.DETRACTOR:
         return add_business_minutes(start=start, minutes=settings_row.detractor_sla_minutes,
-                                    settings_row=settings_row, tz=tz)
+                                    settings_row=settings_row, tz=account.tz)
     return start + timedelta(hours=settings_row.other_sla_hours)
 
 
@@ -225,7 +236,12 @@ def open_case_for_response(*, response: Response, now: datetime | None = None, c
     never assigned, hidden from the inbox. Emits ``case.created``. ``created``: the response is new in
     this transaction (so it cannot have a case yet).
     """
-    if response.suspected_bot or (not created and Case.objects.filter(response=response).exists()):
+    if response.suspected_bot:
+        return None
+    # The follow-up email to promoters/passives hangs off the same per-response hook (responses.services
+    # calls this for every created or changed response); it writes at most one FollowUp row.
+    followups.schedule_follow_up(response=response, now=now, created=created)
+    if not created and Case.objects.filter(response=response).exists():
         return None
     account = response.account
     settings_row = case_settings(account)

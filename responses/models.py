@@ -326,3 +326,88 @@ class ActionClick(models.Model):
 
     def __str__(self) -> str:
         return f"{self.group} click on {self.url}"
+
+
+# --- follow-up emails to promoters and passives (closing the loop) ---------------------------------
+
+class FollowUpRule(models.Model):
+    """The follow-up email for one score group, for one survey or (no survey) the account's default.
+
+    It carries the survey's thank-you action for that group (review, referral, "what would make it a
+    10?"): the link goes through the tracked action door, so clicks land in the action-click report.
+    """
+
+    class Action(models.TextChoices):
+        REVIEW = "review", _("Review link")
+        REFERRAL = "referral", _("Referral link")
+        QUESTION = "question", _('"What would make it a 10?" question')
+
+    GROUPS = (("promoter", _("Promoters")), ("passive", _("Passives")))
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="follow_up_rules")
+    survey = models.ForeignKey(Survey, null=True, blank=True, on_delete=models.CASCADE, related_name="follow_up_rules")
+    group = models.CharField(_("score group"), max_length=9, choices=GROUPS)
+    enabled = models.BooleanField(_("send it"), default=True)
+    delay_minutes = models.PositiveIntegerField(_("send after (minutes)"), default=60)
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(_("message"))
+    action = models.CharField(_("action"), max_length=9, choices=Action.choices, default=Action.REVIEW)
+    link_text = models.CharField(_("link text"), max_length=100, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = TenantManager()
+
+    class Meta:
+        ordering = ["survey_id", "group", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "survey", "group"], condition=models.Q(survey__isnull=False),
+                                    name="followuprule_survey_group"),
+            models.UniqueConstraint(fields=["account", "group"], condition=models.Q(survey__isnull=True),
+                                    name="followuprule_account_group"),
+        ]
+        indexes = [models.Index(fields=["account", "group"])]
+
+    def __str__(self) -> str:
+        return f"follow-up to {self.group}s ({self.survey_id or 'all surveys'})"
+
+
+class FollowUp(models.Model):
+    """The outbox row of one follow-up email (at most one per response). The beat sweep picks up rows
+    whose ``due_at`` has passed; the database holds the schedule (no Celery ETA)."""
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", _("Scheduled")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+        UNKNOWN = "unknown", _("Unknown (interrupted while sending)")
+        SKIPPED_SUPPRESSED = "skipped_suppressed", _("Skipped: suppressed address")
+        SKIPPED_THROTTLED = "skipped_throttled", _("Skipped: followed up recently")
+        SKIPPED_PAUSED = "skipped_paused", _("Skipped: sending paused")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="follow_ups")
+    response = models.OneToOneField(Response, on_delete=models.CASCADE, related_name="follow_up")
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="follow_ups")
+    rule = models.ForeignKey(FollowUpRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    group = models.CharField(max_length=9)
+    due_at = models.DateTimeField()
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.SCHEDULED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    esp_message_id = models.CharField(max_length=255, blank=True)
+    failure_reason = models.CharField(max_length=255, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = TenantManager()
+
+    class Meta:
+        ordering = ["-due_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "due_at"], name="followup_due"),
+            models.Index(fields=["account", "person", "status", "sent_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"follow-up {self.pk} ({self.status})"

@@ -6,6 +6,7 @@ from surveys import views
 app_name = "surveys"
 urlpatterns = [
     path("", views.survey_list, name="survey-list"),
+    path("sending/resume/", views.sending_resume, name="sending-resume"),
     path("new/", views.survey_create, name="survey-create"),
     path("<int:pk>/", views.survey_detail, name="survey-detail"),
     path("<int:pk>/edit/", views.survey_edit, name="survey-edit"),

@@ -370,3 +370,18 @@ def personimport_progress(request: HttpRequest, account: str, pk: int) -> JsonRe
     return JsonResponse({"status": job.status, "percent": job.percent, "processed": job.processed_rows,
                          "total": job.total_rows, "created": job.created_count, "updated": job.updated_count,
                          "errors": job.error_count})
+
+
+@require_POST
+def sending_resume(request: HttpRequest, account: str) -> HttpResponse:
+    """An owner resumes the account's sending after a pause (EM-8: the complaint window restarts)."""
+    from django.core.exceptions import PermissionDenied
+
+    from accounts.models import Role
+    from surveys.services.complaints import resume_sending
+
+    if not request.membership.has_role(Role.OWNER):
+        raise PermissionDenied
+    resume_sending(account=request.account, by=request.user)
+    messages.success(request, _("Sending resumed."))
+    return redirect("accounts:settings", account=account)

@@ -1,6 +1,10 @@
-"""Suppressions (never email this address again), cancellation and GDPR erasure of people."""
+"""Suppressions (never email this address again), cancellation and GDPR erasure of people.
+
+A new complaint suppression triggers the complaint-rate check (EM-8, ``complaints.py``) after commit.
+"""
 from __future__ import annotations
 
+import functools
 import logging
 
 from django.core import signing
@@ -13,6 +17,7 @@ from accounts.events import emit_event
 from accounts.models import Account, hash_secret
 from accounts.scoping import cross_account
 from surveys.models import Invitation, Person, Suppression
+from surveys.services.complaints import complaint_recorded
 
 logger = logging.getLogger("verbatim")
 
@@ -76,6 +81,9 @@ def suppress_address(*, account: Account, email: str, reason: str, source: str =
                 person = account.people.filter(email=email).first()
                 emit_event(account, "person.unsubscribed",
                            {"email": email, "person_id": person.pk if person else None, "source": source[:64]})
+            if reason == Suppression.Reason.COMPLAINED:
+                # EM-8: a new complaint may push the account over its complaint rate; check once it commits.
+                transaction.on_commit(functools.partial(complaint_recorded, account_id=account.pk))
             return row
     except IntegrityError:  # a concurrent request wrote it first
         return Suppression.objects.get(account=account, email=email, reason=reason)

@@ -1,4 +1,5 @@
-"""SLA due times: business minutes for detractors in business hours, wall-clock hours otherwise."""
+"""SLA due times: business minutes for detractors (counted from the next opening when they arrive outside
+business hours), wall-clock hours for the other groups."""
 from __future__ import annotations
 
 import zoneinfo
@@ -40,21 +41,43 @@ def test_a_longer_sla_spans_several_business_days(acme, settings_row):
     assert due(acme, settings_row, "detractor", paris(2026, 11, 23, 9, 0)) == paris(2026, 11, 24, 9, 30)
 
 
-def test_outside_business_hours_and_other_groups_get_wall_clock_hours(acme, settings_row):
+def test_a_detractor_outside_business_hours_is_due_minutes_after_the_next_opening(acme, settings_row):
     acme.time_zone = "Europe/Paris"
     saturday = paris(2026, 11, 28, 11, 0)
-    assert due(acme, settings_row, "detractor", saturday) == paris(2026, 11, 29, 11, 0)
+    assert due(acme, settings_row, "detractor", saturday) == paris(2026, 11, 30, 9, 5)  # Monday 09:05
     evening = paris(2026, 11, 23, 20, 0)
-    assert due(acme, settings_row, "detractor", evening) == paris(2026, 11, 24, 20, 0)
+    assert due(acme, settings_row, "detractor", evening) == paris(2026, 11, 24, 9, 5)
+    early = paris(2026, 11, 24, 7, 30)
+    assert due(acme, settings_row, "detractor", early) == paris(2026, 11, 24, 9, 5)
+    friday_night = paris(2026, 11, 27, 17, 0)  # closing time is already outside
+    assert due(acme, settings_row, "detractor", friday_night) == paris(2026, 11, 30, 9, 5)
+
+
+def test_other_groups_get_wall_clock_hours(acme, settings_row):
+    acme.time_zone = "Europe/Paris"
     assert due(acme, settings_row, "passive", paris(2026, 11, 23, 10, 0)) == paris(2026, 11, 24, 10, 0)
+    assert due(acme, settings_row, "promoter", paris(2026, 11, 28, 11, 0)) == paris(2026, 11, 29, 11, 0)
+
+
+def test_a_weekend_detractor_before_the_spring_change_is_due_monday_in_summer_time(acme, settings_row):
+    acme.time_zone = "Europe/Paris"
+    saturday_night = paris(2026, 3, 28, 23, 0)  # clocks go forward on Sunday 29 March
+    assert due(acme, settings_row, "detractor", saturday_night) == datetime(2026, 3, 30, 7, 5, tzinfo=UTC)
+
+
+def test_a_friday_evening_detractor_in_new_york_across_the_autumn_change(acme, settings_row):
+    acme.time_zone = "America/New_York"
+    friday = datetime(2026, 10, 30, 18, 0, tzinfo=zoneinfo.ZoneInfo("America/New_York"))  # EDT, UTC-4
+    # US clocks go back on Sunday 1 November: Monday 09:05 is EST, UTC-5
+    assert due(acme, settings_row, "detractor", friday) == datetime(2026, 11, 2, 14, 5, tzinfo=UTC)
 
 
 def test_the_same_instant_is_business_time_in_new_york_but_night_in_tokyo(acme, settings_row):
     instant = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)  # 09:00 in New York, 23:00 in Tokyo
     acme.time_zone = "America/New_York"
     assert due(acme, settings_row, "detractor", instant) == datetime(2026, 11, 23, 14, 5, tzinfo=UTC)
-    acme.time_zone = "Asia/Tokyo"
-    assert due(acme, settings_row, "detractor", instant) == datetime(2026, 11, 24, 14, 0, tzinfo=UTC)
+    acme.time_zone = "Asia/Tokyo"  # 23:00 Monday in Tokyo: due Tuesday 09:05 Tokyo time
+    assert due(acme, settings_row, "detractor", instant) == datetime(2026, 11, 24, 9, 5, tzinfo=TOKYO)
 
 
 def test_custom_business_days_and_hours(acme, settings_row):
@@ -81,3 +104,11 @@ def test_a_case_opened_by_a_response_gets_its_due_time(acme, alice, respond, set
     with time_machine.travel(paris(2026, 11, 23, 16, 57), tick=False):
         case = case_of(respond(4))
     assert case.due_at == paris(2026, 11, 24, 9, 2)
+
+
+def test_a_night_detractor_response_opens_a_case_due_after_the_morning_opening(acme, alice, respond, settings_row):
+    acme.time_zone = "Europe/Paris"
+    acme.save()
+    with time_machine.travel(paris(2026, 11, 28, 3, 0), tick=False):  # Saturday night
+        case = case_of(respond(2))
+    assert case.due_at == paris(2026, 11, 30, 9, 5)

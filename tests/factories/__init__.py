@@ -12,6 +12,7 @@ from tests.factories.delighted import (
     AutopilotMembershipFactory,
     IdempotencyRecordFactory,
     SurveyBindingFactory,
+    TrendFactory,
 )
 from tests.factories.integrations import (
     AlertRouteFactory,
@@ -22,7 +23,12 @@ from tests.factories.integrations import (
     WebhookEndpointFactory,
     ZapierSubscriptionFactory,
 )
-from tests.factories.reports import MonthlyReportFactory, ReportRecipientFactory, SelfAssessmentFactory
+from tests.factories.reports import (
+    MonthlyReportFactory,
+    ReportRecipientFactory,
+    SegmentRollupFactory,
+    SelfAssessmentFactory,
+)
 from tests.factories.responses import (
     ActionClickFactory,
     AnswerFactory,
@@ -31,6 +37,8 @@ from tests.factories.responses import (
     CaseRuleFactory,
     CaseSettingsFactory,
     DailyRollupFactory,
+    FollowUpFactory,
+    FollowUpRuleFactory,
     ResponseFactory,
     ResponseNoteFactory,
     RoutingRuleFactory,
@@ -68,12 +76,16 @@ TENANT_FACTORIES = {
     "responses.ResponseNote": ResponseNoteFactory,
     "responses.CaseEvent": CaseEventFactory,
     "responses.ActionClick": ActionClickFactory,
+    "responses.FollowUpRule": FollowUpRuleFactory,
+    "responses.FollowUp": FollowUpFactory,
     "delighted.SurveyBinding": SurveyBindingFactory,
     "delighted.AutopilotMembership": AutopilotMembershipFactory,
-    "delighted.IdempotencyRecord": IdempotencyRecordFactory,
+    "accounts.IdempotencyRecord": IdempotencyRecordFactory,
+    "delighted.Trend": TrendFactory,
     "reports.ReportRecipient": ReportRecipientFactory,
     "reports.MonthlyReport": MonthlyReportFactory,
     "reports.SelfAssessment": SelfAssessmentFactory,
+    "reports.SegmentRollup": SegmentRollupFactory,
     "integrations.WebhookEndpoint": WebhookEndpointFactory,
     "integrations.SlackIntegration": SlackIntegrationFactory,
     "integrations.ZapierSubscription": ZapierSubscriptionFactory,
@@ -86,9 +98,12 @@ TENANT_FACTORIES = {
 __all__ = [
     "TENANT_FACTORIES",
     "ActionClickFactory",
+    "FollowUpFactory",
+    "FollowUpRuleFactory",
     "AutopilotMembershipFactory",
     "IdempotencyRecordFactory",
     "SurveyBindingFactory",
+    "TrendFactory",
     "AccountFactory",
     "AlertRouteFactory",
     "AlertRuleFactory",

@@ -11,6 +11,8 @@ from responses.models import (
     CaseRule,
     CaseSettings,
     DailyRollup,
+    FollowUp,
+    FollowUpRule,
     Response,
     ResponseNote,
     RoutingRule,
@@ -124,3 +126,24 @@ class ActionClickFactory(factory.django.DjangoModelFactory):
                                   survey=factory.SelfAttribute("..survey"), score=10)
     group = "promoter"
     url = "https://reviews.example/acme"
+
+
+class FollowUpRuleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = FollowUpRule
+
+    account = factory.SubFactory(AccountFactory)
+    group = "promoter"
+    subject = "Thanks, {{name}}!"
+    body = "Would you tell others?"
+
+
+class FollowUpFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = FollowUp
+
+    account = factory.SubFactory(AccountFactory)
+    response = factory.SubFactory(ResponseFactory, account=factory.SelfAttribute("..account"), score=10)
+    person = factory.SelfAttribute("response.person")
+    group = "promoter"
+    due_at = factory.LazyFunction(lambda: timezone.now() + timedelta(hours=1))
