@@ -29,7 +29,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response as ApiResponse
 from rest_framework.views import APIView, exception_handler
 
-from accounts.models import Account, ApiKey, ApiKeyScope, Membership
+from accounts.models import Account, ApiKey, ApiKeyScope, IdempotencyRecord, Membership
 from accounts.scoping import activate_account_scope
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -250,10 +250,19 @@ def request_fingerprint(request: Request) -> str:
     return hashlib.sha256(json.dumps(request.data, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def idempotent(request: Request, produce: Callable[[], ApiResponse]) -> ApiResponse:
-    """Run a POST once per ``Idempotency-Key``: the first answer is stored; a retry gets it, never a 2nd object."""
-    from integrations.delighted.models import IdempotencyRecord
+def redacted(body: Any, fields: tuple[str, ...]) -> Any:
+    """``body`` with the given top-level fields set to null: what a replay may show again."""
+    if not fields or not isinstance(body, dict):
+        return body
+    return {k: (None if k in fields else v) for k, v in body.items()}
 
+
+def idempotent(request: Request, produce: Callable[[], ApiResponse],
+               redact: tuple[str, ...] = ()) -> ApiResponse:
+    """Run a POST once per ``Idempotency-Key``: the first answer is stored; a retry gets it, never a 2nd object.
+
+    ``redact`` names fields shown once (a signing secret): they are stored, and so replayed, as null.
+    """
     key = request.headers.get("Idempotency-Key")
     if not key:
         return produce()
@@ -267,7 +276,7 @@ def idempotent(request: Request, produce: Callable[[], ApiResponse]) -> ApiRespo
                 record = IdempotencyRecord.objects.create(account=request.account, key=key, method="POST",
                                                           path=path, request_hash=fingerprint)
                 answer = produce()
-                record.status_code, record.body = answer.status_code, answer.data
+                record.status_code, record.body = answer.status_code, redacted(answer.data, redact)
                 record.save(update_fields=["status_code", "body"])
                 return answer
         except IntegrityError:  # a concurrent retry stored it first
@@ -280,7 +289,12 @@ def idempotent(request: Request, produce: Callable[[], ApiResponse]) -> ApiRespo
 
 
 class IdempotentCreateMixin(mixins.CreateModelMixin):
-    """POST with ``Idempotency-Key``: the first result is stored; a retry returns it, never a 2nd object."""
+    """POST with ``Idempotency-Key``: the first result is stored; a retry returns it, never a 2nd object.
+
+    ``idempotency_redacted_fields``: fields of the answer shown once only; a replay has them as null.
+    """
+
+    idempotency_redacted_fields: tuple[str, ...] = ()
 
     def reject_unknown_fields(self, request: Request) -> None:
         """A field the endpoint does not take (misspelt, read-only, another object's) is a 400, never ignored."""
@@ -293,7 +307,8 @@ class IdempotentCreateMixin(mixins.CreateModelMixin):
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> ApiResponse:
         self.reject_unknown_fields(request)
-        return idempotent(request, lambda: super(IdempotentCreateMixin, self).create(request, *args, **kwargs))
+        return idempotent(request, lambda: super(IdempotentCreateMixin, self).create(request, *args, **kwargs),
+                          redact=self.idempotency_redacted_fields)
 
 
 class AccountSerializer(serializers.ModelSerializer):

@@ -12,7 +12,13 @@ from rest_framework.permissions import AllowAny
 from rest_framework.routers import SimpleRouter
 
 from accounts.api import CurrentAccountView
-from integrations.api import WebhookEndpointViewSet, ZapierSubscriptionViewSet
+from integrations.api import (
+    AutopilotMembershipViewSet,
+    TrendViewSet,
+    WebhookEndpointViewSet,
+    ZapierSubscriptionViewSet,
+)
+from integrations.delighted.openapi import DelightedSchemaGenerator
 from reports.api import SelfAssessmentViewSet, SurveyMetricsView
 from responses.api import CaseViewSet, ResponseViewSet
 from surveys.api import InvitationViewSet, PersonViewSet, SuppressionViewSet, SurveyViewSet
@@ -35,13 +41,16 @@ router.register("self-assessments", SelfAssessmentViewSet, basename="selfassessm
 router.register("webhooks", WebhookEndpointViewSet, basename="webhookendpoint")
 router.register("zapier_subscriptions", ZapierSubscriptionViewSet, basename="zapiersubscription")
 router.register("cases", CaseViewSet, basename="case")
+router.register("trends", TrendViewSet, basename="trend")
+router.register("autopilot_memberships", AutopilotMembershipViewSet, basename="autopilotmembership")
 
 urlpatterns = [
     path("v1/account", CurrentAccountView.as_view(), name="account-current"),
     path("v1/surveys/<int:pk>/metrics", SurveyMetricsView.as_view(), name="survey-metrics"),
     path("v1/", include(router.urls)),
-    path("schema/", SpectacularAPIView.as_view(permission_classes=[AllowAny], authentication_classes=[]),
-         name="schema"),
+    # the generated schema plus the hand-written /v1/ (Delighted-compatible) contract
+    path("schema/", SpectacularAPIView.as_view(permission_classes=[AllowAny], authentication_classes=[],
+                                               generator_class=DelightedSchemaGenerator), name="schema"),
     path("docs/", TemplateView.as_view(template_name="api/explorer.html"), name="docs"),
     re_path(r"^.*$", api_not_found),
 ]

@@ -1,4 +1,5 @@
-"""REST API of webhook endpoints and Zapier subscriptions (/api/v1/webhooks, /api/v1/zapier_subscriptions).
+"""REST API of webhook endpoints, Zapier subscriptions, saved trends and autopilot members
+(/api/v1/webhooks, /api/v1/zapier_subscriptions, /api/v1/trends, /api/v1/autopilot_memberships).
 
 Writes go through ``integrations.services.config`` (URL checks against SSRF, event and filter validation).
 An endpoint's signing secret is in the answer to its creation only; it is never listed or retrieved again.
@@ -27,6 +28,8 @@ from accounts.api import (
     StrictIntegerField,
 )
 from accounts.models import ApiKey
+from integrations.delighted import services as delighted_services
+from integrations.delighted.models import AutopilotMembership, Trend
 from integrations.models import EVENT_KINDS, WebhookEndpoint, ZapierSubscription
 from integrations.services import config as services
 from surveys.models import ScoreGroup
@@ -102,7 +105,10 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
 
 
 class NewWebhookEndpointSerializer(WebhookEndpointSerializer):
-    secret = serializers.CharField(read_only=True, help_text="The signing secret: shown in this answer only.")
+    secret = serializers.CharField(
+        read_only=True, allow_null=True,
+        help_text="The signing secret: shown in this answer only. A replay of the creation (same "
+                  "Idempotency-Key) answers the first result with the secret null.")
 
     class Meta(WebhookEndpointSerializer.Meta):
         fields = [*WebhookEndpointSerializer.Meta.fields, "secret"]
@@ -136,6 +142,7 @@ class WebhookEndpointViewSet(IdempotentCreateMixin, mixins.ListModelMixin, mixin
 
     queryset = WebhookEndpoint.objects.none()
     permission_classes = [*AccountViewSet.permission_classes, ManagersWrite]
+    idempotency_redacted_fields = ("secret",)  # a replay never shows the secret a second time
 
     def get_serializer_class(self) -> type[serializers.Serializer]:
         return NewWebhookEndpointSerializer if self.action == "create" else WebhookEndpointSerializer
@@ -188,3 +195,147 @@ class ZapierSubscriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin
 
     def perform_destroy(self, instance: ZapierSubscription) -> None:
         services.unsubscribe_zapier(account=self.request.account, subscription_id=instance.pk)
+
+
+class TrendFiltersSerializer(serializers.Serializer):
+    """A trend's segment; every key optional and combined with AND (none: every response)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        return super().to_internal_value(data)
+
+    properties = serializers.DictField(child=StrictCharField(max_length=255, allow_blank=True), required=False,
+                                       help_text="Response properties that must all match, e.g. {\"plan\": \"pro\"}.")
+    person_properties = serializers.DictField(child=StrictCharField(max_length=255, allow_blank=True),
+                                              required=False, help_text="The person's properties, likewise.")
+    tags = serializers.ListField(child=StrictCharField(max_length=40), required=False, max_length=20,
+                                 help_text="Tags the response must all carry.")
+    score_min = StrictIntegerField(required=False, min_value=0, max_value=10)
+    score_max = StrictIntegerField(required=False, min_value=0, max_value=10)
+    has_comment = StrictBooleanField(required=False)
+
+
+class TrendSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(read_only=True, help_text="Pass it as trend=<id> to /v1/survey_responses, /v1/metrics.")
+    name = StrictCharField(max_length=100)
+    filters = TrendFiltersSerializer(required=False, default=dict)
+
+    class Meta:
+        model = Trend
+        fields = ["id", "name", "filters", "created_at", "updated_at"]
+        read_only_fields = ["id", "created_at", "updated_at"]
+
+
+TREND_EXAMPLE = {"id": "12", "name": "Pro plan detractors", "filters": {"properties": {"plan": "pro"}, "score_max": 6},
+                 "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z"}
+
+
+@extend_schema_view(
+    list=extend_schema(parameters=[ACCOUNT_HEADER], responses={200: TrendSerializer, **ERROR_RESPONSES},
+                       examples=[OpenApiExample("A trend", value=TREND_EXAMPLE, response_only=True)]),
+    retrieve=extend_schema(parameters=[ACCOUNT_HEADER], responses={200: TrendSerializer, **ERROR_RESPONSES},
+                           examples=[OpenApiExample("A trend", value=TREND_EXAMPLE, response_only=True)]),
+    create=extend_schema(
+        parameters=[ACCOUNT_HEADER, IDEMPOTENCY_HEADER], request=TrendSerializer,
+        responses={201: TrendSerializer, **ERROR_RESPONSES},
+        examples=[OpenApiExample("Pro plan detractors", request_only=True,
+                                 value={"name": "Pro plan detractors",
+                                        "filters": {"properties": {"plan": "pro"}, "score_max": 6}}),
+                  OpenApiExample("Created", response_only=True, status_codes=["201"], value=TREND_EXAMPLE)]),
+    partial_update=extend_schema(
+        parameters=[ACCOUNT_HEADER], request=TrendSerializer, responses={200: TrendSerializer, **ERROR_RESPONSES},
+        examples=[OpenApiExample("Rename", request_only=True, value={"name": "Pro plan"})]),
+    destroy=extend_schema(parameters=[ACCOUNT_HEADER], responses={204: None, **ERROR_RESPONSES}),
+)
+class TrendViewSet(IdempotentCreateMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                   mixins.UpdateModelMixin, mixins.DestroyModelMixin, AccountViewSet):
+    """Saved trends (named segments of responses), oldest first: the ``trend`` parameter of the /v1/ API.
+
+    PATCH renames a trend or replaces its ``filters`` (the whole object); PUT is not offered.
+    """
+
+    serializer_class = TrendSerializer
+    queryset = Trend.objects.none()
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Any:
+        self.reject_unknown_fields(request)
+        return super().partial_update(request, *args, **kwargs)
+
+    def perform_update(self, serializer: TrendSerializer) -> None:
+        data = serializer.validated_data
+        serializer.instance = delighted_services.update_trend(
+            trend=serializer.instance, name=data.get("name"),
+            filters=dict(data["filters"]) if "filters" in data else None)
+
+    def scoped_queryset(self) -> QuerySet[Trend]:
+        return self.request.account.trends.order_by("created_at", "id")
+
+    def perform_create(self, serializer: TrendSerializer) -> None:
+        data = serializer.validated_data
+        serializer.instance = delighted_services.create_trend(
+            account=self.request.account, name=data["name"], filters=dict(data.get("filters") or {}))
+
+    def perform_destroy(self, instance: Trend) -> None:
+        delighted_services.delete_trend(trend=instance)
+
+
+class AutopilotMembershipSerializer(serializers.ModelSerializer):
+    survey = StrictIntegerField(source="survey_id", help_text="Id of one of the account's surveys with an Autopilot.")
+    person = StrictIntegerField(source="person_id", help_text="Id of one of the account's people.")
+    platform = serializers.ChoiceField(choices=AutopilotMembership.Platform.choices,
+                                       default=AutopilotMembership.Platform.EMAIL)
+    properties = serializers.DictField(child=StrictCharField(max_length=1000, allow_blank=True), required=False,
+                                       default=dict, help_text="Ride along on every recurring survey; replace.")
+
+    class Meta:
+        model = AutopilotMembership
+        fields = ["id", "survey", "person", "platform", "properties", "sends_scheduled", "next_send_at",
+                  "created_at", "updated_at"]
+        read_only_fields = ["id", "sends_scheduled", "next_send_at", "created_at", "updated_at"]
+
+
+MEMBER_EXAMPLE = {"id": 5, "survey": 1, "person": 42, "platform": "email", "properties": {"plan": "pro"},
+                  "sends_scheduled": 1, "next_send_at": "2026-04-01T00:00:00Z", "created_at": "2026-01-01T00:00:00Z",
+                  "updated_at": "2026-01-01T00:00:00Z"}
+
+
+@extend_schema_view(
+    list=extend_schema(parameters=[ACCOUNT_HEADER], responses={200: AutopilotMembershipSerializer, **ERROR_RESPONSES},
+                       examples=[OpenApiExample("A member", value=MEMBER_EXAMPLE, response_only=True)]),
+    retrieve=extend_schema(parameters=[ACCOUNT_HEADER],
+                           responses={200: AutopilotMembershipSerializer, **ERROR_RESPONSES}),
+    create=extend_schema(
+        parameters=[ACCOUNT_HEADER, IDEMPOTENCY_HEADER], request=AutopilotMembershipSerializer,
+        responses={201: AutopilotMembershipSerializer, **ERROR_RESPONSES},
+        examples=[OpenApiExample("Enrol", request_only=True,
+                                 value={"survey": 1, "person": 42, "properties": {"plan": "pro"}}),
+                  OpenApiExample("Enrolled", response_only=True, status_codes=["201"], value=MEMBER_EXAMPLE)]),
+    destroy=extend_schema(parameters=[ACCOUNT_HEADER], responses={204: None, **ERROR_RESPONSES}),
+)
+class AutopilotMembershipViewSet(IdempotentCreateMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                                 mixins.DestroyModelMixin, AccountViewSet):
+    """People enrolled in a survey's Autopilot: a survey now, then one every ``every_days`` until removed."""
+
+    serializer_class = AutopilotMembershipSerializer
+    queryset = AutopilotMembership.objects.none()
+
+    def scoped_queryset(self) -> QuerySet[AutopilotMembership]:
+        return self.request.account.autopilot_memberships.order_by("created_at", "id")
+
+    def perform_create(self, serializer: AutopilotMembershipSerializer) -> None:
+        data = serializer.validated_data
+        account = self.request.account
+        survey = account.surveys.filter(pk=data["survey_id"]).first()
+        person = account.people.filter(pk=data["person_id"]).first()
+        errors = {k: ["Unknown id."] for k, v in (("survey", survey), ("person", person)) if v is None}
+        if errors:
+            raise serializers.ValidationError(errors)
+        serializer.instance = delighted_services.add_autopilot_member(
+            survey=survey, platform=data["platform"], person=person, properties=dict(data.get("properties") or {}))
+
+    def perform_destroy(self, instance: AutopilotMembership) -> None:
+        delighted_services.remove_autopilot_member(membership=instance)

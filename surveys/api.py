@@ -1,13 +1,15 @@
 """REST API of surveys (with their questions), people, invitations and suppressions (/api/v1/)."""
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import mixins, serializers
+from rest_framework import exceptions, mixins, serializers
 from rest_framework.request import Request
 
 from accounts.api import (
@@ -22,6 +24,7 @@ from accounts.api import (
 )
 from surveys import services
 from surveys.models import Channel, Invitation, Person, Question, Suppression, Survey, SurveyKind
+from surveys.services.quotas import quota_room
 from surveys.services.suppressions import erase_person, suppress_address
 
 DATE_FILTERS = [
@@ -180,6 +183,18 @@ class InvitationViewSet(IdempotentCreateMixin, mixins.ListModelMixin, mixins.Ret
             rows = rows.filter(status=status)
         return date_filtered(self.request, rows)
 
+    @staticmethod
+    def refuse_over_quota(account: Any, scheduled_at: Any) -> None:
+        """A send asked for now while the account's hourly or daily quota is used up: 429 with
+        Retry-After (EM-28), rather than a row the dispatcher would only mark ``skipped_quota``."""
+        now = timezone.now()
+        if scheduled_at is not None and scheduled_at > now + timedelta(minutes=1):
+            return
+        room, reason = quota_room(account=account, now=now)
+        if room <= 0:
+            wait = 3600 if "hourly" in reason else 24 * 3600
+            raise exceptions.Throttled(wait=wait, detail=f"Send quota reached: {reason}. Schedule it later.")
+
     def perform_create(self, serializer: InvitationSerializer) -> None:
         data = serializer.validated_data
         account = self.request.account
@@ -188,6 +203,7 @@ class InvitationViewSet(IdempotentCreateMixin, mixins.ListModelMixin, mixins.Ret
         errors = {k: ["Unknown id."] for k, v in (("survey", survey), ("person", person)) if v is None}
         if errors:
             raise serializers.ValidationError(errors)
+        self.refuse_over_quota(account, data.get("scheduled_at"))
         serializer.instance = services.schedule_invitation(
             survey=survey, person=person, scheduled_at=data.get("scheduled_at"), channel=data["channel"],
             properties=data.get("properties"))

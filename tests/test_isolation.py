@@ -48,7 +48,7 @@ NOT_WALKED: dict[str, str] = {
                     "restapi:invitation-detail", "restapi:response-detail", "restapi:suppression-detail",
                     "restapi:response-notes", "restapi:response-tags", "restapi:webhookendpoint-detail",
                     "restapi:zapiersubscription-detail", "restapi:case-detail", "restapi:case-notes",
-                    "restapi:case-status",
+                    "restapi:case-status", "restapi:trend-detail", "restapi:autopilotmembership-detail",
                     "delighted:people", "delighted:person-pending", "delighted:person-detail",
                     "delighted:surveyresponse-list", "delighted:surveyresponse-detail", "delighted:metrics",
                     "delighted:unsubscribes", "delighted:bounces", "delighted:autopilotmembership-list",

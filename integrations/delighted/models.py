@@ -1,4 +1,7 @@
-"""Models of the API layer: key-to-survey bindings, Delighted autopilot memberships, idempotency keys."""
+"""Models of the API layer: key-to-survey bindings, Delighted autopilot memberships, saved trends.
+
+``IdempotencyRecord`` lives in ``accounts.models`` (the REST base in accounts/api.py uses it).
+"""
 from __future__ import annotations
 
 from django.db import models
@@ -39,6 +42,11 @@ class AutopilotMembership(models.Model):
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="autopilot_memberships")
     platform = models.CharField(max_length=8, choices=Platform.choices)
     properties = models.JSONField(default=dict, blank=True)
+    # The recurring schedule, held here (not in Celery): ``sends_scheduled`` invitations were created
+    # so far (dedupe keys ``autopilot:<id>:0..n-1``); the beat cycle looks at the member again at
+    # ``next_send_at`` (see services.schedule_due_autopilot_sends).
+    sends_scheduled = models.PositiveIntegerField(default=0)
+    next_send_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
@@ -46,7 +54,8 @@ class AutopilotMembership(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
-        indexes = [models.Index(fields=["account", "survey", "platform", "created_at", "id"])]
+        indexes = [models.Index(fields=["account", "survey", "platform", "created_at", "id"]),
+                   models.Index(fields=["next_send_at"], name="autopilot_member_due")]
         constraints = [models.UniqueConstraint(fields=["survey", "platform", "person"],
                                                name="autopilot_membership_unique")]
 
@@ -54,23 +63,25 @@ class AutopilotMembership(models.Model):
         return f"{self.person_id} in {self.platform} autopilot of {self.survey_id}"
 
 
-class IdempotencyRecord(models.Model):
-    """The first result of a POST sent with an ``Idempotency-Key``: a retry gets it back, never a 2nd object."""
+class Trend(models.Model):
+    """A saved segment of responses (Delighted's "Trend"): the ``trend`` parameter of /v1/ lists and metrics.
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="idempotency_records")
-    key = models.CharField(max_length=255)
-    method = models.CharField(max_length=8)
-    path = models.CharField(max_length=255)
-    request_hash = models.CharField(max_length=64)
-    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    body = models.JSONField(null=True, blank=True)
+    ``filters`` keys, all optional and combined with AND: ``properties`` (response properties that must
+    all match), ``person_properties`` (the person's properties), ``tags`` (every tag present),
+    ``score_min`` / ``score_max``, ``has_comment``. Validated by ``services.clean_trend_filters``.
+    """
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="trends")
+    name = models.CharField(_("name"), max_length=100)
+    filters = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
 
     objects = TenantManager()
 
     class Meta:
-        indexes = [models.Index(fields=["account", "created_at"])]
-        constraints = [models.UniqueConstraint(fields=["account", "key"], name="idempotency_key_unique")]
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["account", "created_at", "id"])]
 
     def __str__(self) -> str:
-        return f"{self.method} {self.path} [{self.key}]"
+        return self.name

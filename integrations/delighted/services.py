@@ -7,13 +7,14 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Count, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.events import emit_event
 from accounts.models import Account, ApiKey
-from integrations.delighted.models import AutopilotMembership, SurveyBinding
+from accounts.scoping import account_scope, cross_account
+from integrations.delighted.models import AutopilotMembership, SurveyBinding, Trend
 from responses import rollups
 from responses import services as response_services
 from responses.models import SCORE_COLUMNS, DailyRollup, Response
@@ -199,10 +200,12 @@ def _day_start(account: Account, day: Any) -> datetime:
     return datetime.combine(day, datetime.min.time(), tzinfo=account.tz)
 
 
-def default_window(*, survey: Survey) -> tuple[datetime, datetime] | None:
+def default_window(*, survey: Survey, trend: Trend | None = None) -> tuple[datetime, datetime] | None:
     """30 days ending at the newest response (Delighted's documented default), or None."""
-    newest = (Response.objects.filter(account=survey.account, survey=survey, suspected_bot=False)
-              .order_by("-created_at").values_list("created_at", flat=True).first())
+    rows = Response.objects.filter(account=survey.account, survey=survey, suspected_bot=False)
+    if trend is not None:
+        rows = responses_in_trend(rows, trend)
+    newest = rows.order_by("-created_at").values_list("created_at", flat=True).first()
     if newest is None:
         return None
     return newest - DEFAULT_METRICS_WINDOW, newest
@@ -212,14 +215,31 @@ def percent(part: int, total: int) -> int:
     return round(100 * part / total) if total else 0
 
 
-def metrics(*, survey: Survey, since: datetime | None, until: datetime | None) -> dict[str, int | float]:
-    """GET /v1/metrics: NPS keys as integers; other kinds emit their groups (a Verbatim extension)."""
+def trend_score_counts(*, survey: Survey, trend: Trend, since: datetime, until: datetime) -> list[int]:
+    """Counts of each score 0..10 of the trend's responses in [since, until]: raw rows (rollups know no segment)."""
+    rows = responses_in_trend(Response.objects.filter(account=survey.account, survey=survey, suspected_bot=False,
+                                                      created_at__gte=since, created_at__lte=until), trend)
+    counts = [0] * len(SCORE_COLUMNS)
+    for score, count in rows.order_by().values_list("score").annotate(n=Count("id")):
+        counts[score] = count
+    return counts
+
+
+def metrics(*, survey: Survey, since: datetime | None, until: datetime | None,
+            trend: Trend | None = None) -> dict[str, int | float]:
+    """GET /v1/metrics: NPS keys as integers; other kinds emit their groups (a Verbatim extension).
+
+    With a ``trend`` only its responses count (the default window ends at the trend's newest response).
+    """
     if since is None and until is None:
-        window = default_window(survey=survey)
-        counts = [0] * 11 if window is None else score_counts(survey=survey, since=window[0], until=window[1])
-    else:
-        counts = score_counts(survey=survey, since=since or datetime.fromtimestamp(0, tz=UTC),
-                              until=until or timezone.now())
+        window = default_window(survey=survey, trend=trend)
+        since, until = window if window is not None else (None, None)
+        if window is None:
+            counts = [0] * 11
+    if since is not None or until is not None:
+        since, until = since or datetime.fromtimestamp(0, tz=UTC), until or timezone.now()
+        counts = (score_counts(survey=survey, since=since, until=until) if trend is None
+                  else trend_score_counts(survey=survey, trend=trend, since=since, until=until))
     total = sum(counts)
     groups: dict[str, int] = {"promoter": 0, "passive": 0, "detractor": 0}
     for score, count in enumerate(counts):
@@ -254,6 +274,23 @@ def metrics(*, survey: Survey, since: datetime | None, until: datetime | None) -
 
 # -- autopilot ------------------------------------------------------------------------------------
 
+AUTOPILOT_RECHECK = timedelta(hours=1)  # previous send still pending, or autopilot off: look again later
+AUTOPILOT_BATCH = 500
+# While the previous autopilot invitation is in one of these, the dispatcher still owes it: the next
+# one waits. Any other status (sent, failed, skipped for any reason, cancelled) means it is over.
+AUTOPILOT_WAITING_STATUSES = {Invitation.Status.SCHEDULED, Invitation.Status.SENDING}
+
+
+def autopilot_frequency(autopilot: Any) -> timedelta:
+    """Time between two recurring sends (Delighted's ``frequency``, in whole days here)."""
+    return timedelta(days=autopilot.every_days)
+
+
+def autopilot_dedupe_key(membership: AutopilotMembership, number: int) -> str:
+    """The dedupe key of a member's n-th autopilot invitation: scheduling it twice is a no-op."""
+    return f"autopilot:{membership.pk}:{number}"
+
+
 def autopilot_of(*, survey: Survey) -> Any:
     """The survey's Autopilot (surveys.Autopilot), or None when never configured."""
     from surveys.models import Autopilot
@@ -279,7 +316,9 @@ def add_autopilot_member(*, survey: Survey, platform: str, person: Person,
         membership.save(update_fields=["properties", "updated_at"])
     else:
         survey_services.schedule_invitation(survey=survey, person=person, scheduled_at=now, channel=channel,
-                                            properties=properties, dedupe_key=f"autopilot:{membership.pk}:0")
+                                            properties=properties, dedupe_key=autopilot_dedupe_key(membership, 0))
+        membership.sends_scheduled, membership.next_send_at = 1, now + autopilot_frequency(autopilot)
+        membership.save(update_fields=["sends_scheduled", "next_send_at"])
     return membership
 
 
@@ -290,3 +329,151 @@ def remove_autopilot_member(*, membership: AutopilotMembership) -> Person:
     cancel_pending_invitations(person=person, survey=membership.survey)
     membership.delete()
     return person
+
+
+def schedule_next_autopilot_send(*, membership: AutopilotMembership, now: datetime | None = None) -> Invitation | None:
+    """Schedule a member's next recurring survey when it is due; returns it, or None (not due yet).
+
+    Due means: the previous autopilot invitation of this member is no longer pending (sent, skipped,
+    failed or cancelled) and one ``frequency`` has passed since it was sent (or scheduled, when it
+    never went out). Otherwise ``next_send_at`` moves to when it could be. Idempotent twice over: the
+    round counter is claimed with a conditional UPDATE, and the invitation's dedupe key is unique.
+    The throttle is not checked here: the dispatcher applies it when sending.
+    """
+    from surveys.models import Autopilot
+
+    now = now or timezone.now()
+    autopilot = Autopilot.objects.filter(account_id=membership.account_id, survey_id=membership.survey_id).first()
+    survey = membership.survey
+    if autopilot is None or not autopilot.enabled or survey.status != Survey.Status.ACTIVE:
+        AutopilotMembership.objects.filter(pk=membership.pk).update(next_send_at=now + AUTOPILOT_RECHECK)
+        return None
+    number = membership.sends_scheduled
+    previous = (Invitation.objects.filter(account_id=membership.account_id, survey=survey,
+                                          person_id=membership.person_id,
+                                          dedupe_key=autopilot_dedupe_key(membership, number - 1)).first()
+                if number else None)
+    if previous is not None and previous.status in AUTOPILOT_WAITING_STATUSES:
+        AutopilotMembership.objects.filter(pk=membership.pk).update(next_send_at=now + AUTOPILOT_RECHECK)
+        return None
+    if previous is not None:
+        due_at = (previous.sent_at or previous.scheduled_at) + autopilot_frequency(autopilot)
+        if due_at > now:
+            AutopilotMembership.objects.filter(pk=membership.pk).update(next_send_at=due_at)
+            return None
+    channel = Channel.SMS if membership.platform == AutopilotMembership.Platform.SMS else Channel.EMAIL
+    with transaction.atomic():
+        claimed = AutopilotMembership.objects.filter(pk=membership.pk, sends_scheduled=number).update(
+            sends_scheduled=number + 1, next_send_at=now + autopilot_frequency(autopilot))
+        if claimed != 1:
+            return None  # another cycle scheduled this round
+        try:
+            with transaction.atomic():
+                return survey_services.schedule_invitation(
+                    survey=survey, person=membership.person, scheduled_at=now, channel=channel,
+                    properties=membership.properties, dedupe_key=autopilot_dedupe_key(membership, number))
+        except ValidationError:
+            return None  # no address or a placeholder without value this round: skip it, try next frequency
+
+
+def schedule_due_autopilot_sends(*, now: datetime | None = None, limit: int = AUTOPILOT_BATCH) -> int:
+    """Beat cycle: schedule the next recurring survey of every autopilot member that is due; returns the count."""
+    now = now or timezone.now()
+    with cross_account():  # the scheduler serves every account; each member is handled in its scope below
+        due = list(AutopilotMembership.objects.filter(next_send_at__lte=now).select_related("survey", "person")
+                   .order_by("next_send_at", "id")[:limit])
+    scheduled = 0
+    for membership in due:
+        with account_scope(membership.account_id):
+            if schedule_next_autopilot_send(membership=membership, now=now) is not None:
+                scheduled += 1
+    return scheduled
+
+
+# -- trends ---------------------------------------------------------------------------------------
+
+TREND_FILTER_KEYS = {"properties", "person_properties", "tags", "score_min", "score_max", "has_comment"}
+
+
+def clean_trend_filters(filters: Any) -> dict[str, Any]:
+    """Validate a trend's filters (see ``Trend``); a bad key or value is a ValidationError naming it."""
+    if not isinstance(filters, dict):
+        raise ValidationError({"filters": _("Use an object.")})
+    unknown = sorted(set(filters) - TREND_FILTER_KEYS)
+    if unknown:
+        raise ValidationError({unknown[0]: _("Unknown filter.")})
+    clean: dict[str, Any] = {}
+    for key in ("properties", "person_properties"):
+        value = filters.get(key)
+        if value in (None, {}):
+            continue
+        if not isinstance(value, dict) or not all(isinstance(v, str | int | float | bool) for v in value.values()):
+            raise ValidationError({key: _("Use an object of property names and text, number or boolean values.")})
+        clean[key] = {str(k): v for k, v in value.items()}
+    tags = filters.get("tags")
+    if tags not in (None, []):
+        if not isinstance(tags, list) or not all(isinstance(t, str) and t.strip() for t in tags):
+            raise ValidationError({"tags": _("Use a list of tags.")})
+        clean["tags"] = sorted({t.strip().lower() for t in tags})
+    for key in ("score_min", "score_max"):
+        value = filters.get(key)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10:
+            raise ValidationError({key: _("Use a whole number from 0 to 10.")})
+        clean[key] = value
+    if clean.get("score_min", 0) > clean.get("score_max", 10):
+        raise ValidationError({"score_min": _("Must not exceed score_max.")})
+    if filters.get("has_comment") is not None:
+        if not isinstance(filters["has_comment"], bool):
+            raise ValidationError({"has_comment": _("Use true or false.")})
+        clean["has_comment"] = filters["has_comment"]
+    return clean
+
+
+def responses_in_trend(rows: QuerySet[Response], trend: Trend) -> QuerySet[Response]:
+    """Restrict a queryset of responses to a trend's segment (every filter must hold)."""
+    f = trend.filters or {}
+    if f.get("properties"):
+        rows = rows.filter(properties__contains=f["properties"])
+    if f.get("person_properties"):
+        rows = rows.filter(person__properties__contains=f["person_properties"])
+    if f.get("tags"):
+        rows = rows.filter(tags__contains=f["tags"])
+    if f.get("score_min") is not None:
+        rows = rows.filter(score__gte=f["score_min"])
+    if f.get("score_max") is not None:
+        rows = rows.filter(score__lte=f["score_max"])
+    if f.get("has_comment") is True:
+        rows = rows.exclude(comment="")
+    elif f.get("has_comment") is False:
+        rows = rows.filter(comment="")
+    return rows
+
+
+@transaction.atomic
+def create_trend(*, account: Account, name: str, filters: dict[str, Any]) -> Trend:
+    """Save a named segment of responses: usable as ``trend=<id>`` on /v1/survey_responses and /v1/metrics."""
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": _("This field may not be blank.")})
+    return Trend.objects.create(account=account, name=name[:100], filters=clean_trend_filters(filters))
+
+
+@transaction.atomic
+def update_trend(*, trend: Trend, name: str | None = None, filters: dict[str, Any] | None = None) -> Trend:
+    """Rename a trend or replace its filters."""
+    if name is not None:
+        if not name.strip():
+            raise ValidationError({"name": _("This field may not be blank.")})
+        trend.name = name.strip()[:100]
+    if filters is not None:
+        trend.filters = clean_trend_filters(filters)
+    trend.updated_at = timezone.now()
+    trend.save(update_fields=["name", "filters", "updated_at"])
+    return trend
+
+
+def delete_trend(*, trend: Trend) -> None:
+    """Remove a saved trend; responses are untouched."""
+    trend.delete()

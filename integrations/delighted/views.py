@@ -17,7 +17,7 @@ from django.urls import reverse
 
 from accounts.models import ApiKey
 from integrations.delighted import services
-from integrations.delighted.models import AutopilotMembership
+from integrations.delighted.models import AutopilotMembership, Trend
 from integrations.delighted.payloads import (
     person_payload,
     response_payload,
@@ -116,6 +116,18 @@ def person_by_id(account: Any, value: Any, field: str) -> Person:
     if not text.isdigit() or len(text) > 18:
         raise ApiError(422, {field: ["is invalid"]}) if not text else ApiError(404)
     return get_object_or_404(account.people, pk=int(text))
+
+
+def trend_of(account: Any, value: Any) -> Trend | None:
+    """The saved trend a ``trend`` parameter names; an id that is not one of the account's trends is a 422."""
+    if value in (None, ""):
+        return None
+    text = str(value).strip()
+    trend = (account.trends.filter(pk=int(text)).first()
+             if text.isdigit() and len(text) < 19 and not isinstance(value, dict | list) else None)
+    if trend is None:
+        raise ApiError(422, {"trend": ["is unknown"]})
+    return trend
 
 
 def platform_of(platform: str) -> str:
@@ -244,8 +256,9 @@ def list_survey_responses(request: HttpRequest, api_key: ApiKey) -> HttpResponse
         rows = rows.filter(person_id=int(person_id)) if person_id.isdigit() and len(person_id) < 19 else rows.none()
     if p.get("person_email") not in (None, ""):
         rows = rows.filter(person__email=normalize_email(as_str(p["person_email"], "person_email", 254)))
-    if p.get("trend") not in (None, ""):
-        raise ApiError(422, {"trend": ["is unknown: trends are not available through this API yet"]})
+    trend = trend_of(request.account, p.get("trend"))
+    if trend is not None:
+        rows = services.responses_in_trend(rows, trend)
     order = as_str(p.get("order"), "order", 20) or "asc"
     orders = {"asc": ("created_at", "id"), "desc": ("-created_at", "-id"),
               "asc:updated_at": ("updated_at", "id"), "desc:updated_at": ("-updated_at", "-id")}
@@ -262,8 +275,7 @@ def list_survey_responses(request: HttpRequest, api_key: ApiKey) -> HttpResponse
 def get_metrics(request: HttpRequest, api_key: ApiKey) -> HttpResponse:
     """GET /v1/metrics (§2.9); ``groups[]`` other than core answer the core keys only."""
     p = request.params
-    if p.get("trend") not in (None, ""):
-        raise ApiError(422, {"trend": ["is unknown: trends are not available through this API yet"]})
+    trend = trend_of(request.account, p.get("trend"))
     groups = {str(g) for g in as_list(p.get("groups"))} or {"core"}
     unknown = groups - {"core", "email", "kiosk", "link", "sms", "web"}
     if unknown:
@@ -271,7 +283,8 @@ def get_metrics(request: HttpRequest, api_key: ApiKey) -> HttpResponse:
     since, until = as_time(p.get("since"), "since"), as_time(p.get("until"), "until")
     if since and until and since > until:
         raise ApiError(422, {"since": ["must be before until"]})
-    return json_response(services.metrics(survey=services.survey_for_key(api_key), since=since, until=until))
+    return json_response(services.metrics(survey=services.survey_for_key(api_key), since=since, until=until,
+                                          trend=trend))
 
 
 def create_unsubscribe(request: HttpRequest, api_key: ApiKey) -> HttpResponse:

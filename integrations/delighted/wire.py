@@ -21,6 +21,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.views.decorators.csrf import csrf_exempt
 
 from accounts.api_auth import authenticate_request
@@ -97,7 +98,11 @@ def parse_params(request: HttpRequest) -> dict[str, Any]:
         return params
     content_type = request.content_type or ""
     if content_type == "application/x-www-form-urlencoded" or content_type.startswith("multipart/"):
-        body = rails_params((k, v) for k, values in request.POST.lists() for v in values)
+        try:
+            form = request.POST
+        except MultiPartParserError:  # e.g. multipart/form-data without a boundary
+            raise ApiError(400, {"body": ["is not a valid multipart form"]}) from None
+        body = rails_params((k, v) for k, values in form.lists() for v in values)
     elif request.body:
         try:
             body = json.loads(request.body)

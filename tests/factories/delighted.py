@@ -1,6 +1,7 @@
 import factory
 
-from integrations.delighted.models import AutopilotMembership, IdempotencyRecord, SurveyBinding
+from accounts.models import IdempotencyRecord
+from integrations.delighted.models import AutopilotMembership, SurveyBinding, Trend
 from tests.factories.accounts import AccountFactory, ApiKeyFactory
 from tests.factories.surveys import PersonFactory, SurveyFactory
 
@@ -35,3 +36,12 @@ class IdempotencyRecordFactory(factory.django.DjangoModelFactory):
     request_hash = "0" * 64
     status_code = 201
     body = factory.LazyFunction(dict)
+
+
+class TrendFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Trend
+
+    account = factory.SubFactory(AccountFactory)
+    name = factory.Sequence(lambda n: f"Trend {n}")
+    filters = factory.LazyFunction(lambda: {"properties": {"plan": "pro"}})
