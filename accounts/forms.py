@@ -43,7 +43,8 @@ class AccountSettingsForm(forms.ModelForm):
     class Meta:
         model = Account
         fields = ["name", "time_zone", "default_locale", "sender_name", "sender_email", "brand_color", "logo",
-                  "throttle_days", "link_expiry_days", "edit_window_days", "headless_signals"]
+                  "throttle_days", "link_expiry_days", "edit_window_days", "headless_signals",
+                  "send_quota_hourly", "send_quota_daily", "send_recipient_cap"]
         widgets = {"brand_color": forms.TextInput(attrs={"type": "color"})}
         help_texts = {
             "sender_email": _("Survey emails come from this address; your email provider must allow it."),
@@ -64,6 +65,40 @@ class AccountSettingsForm(forms.ModelForm):
         if days > 365:
             raise forms.ValidationError(_("Use at most 365 days."))
         return days
+
+    # Send quotas (EM-28): optional on the form (a post without them keeps the saved values), bounded.
+    QUOTA_LIMITS = {"send_quota_hourly": 100_000, "send_quota_daily": 1_000_000, "send_recipient_cap": 10_000}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in self.QUOTA_LIMITS:
+            self.fields[name].required = False
+
+    def _clean_quota(self, name: str) -> int:
+        value = self.cleaned_data.get(name)
+        if value is None:
+            return getattr(self.instance, name)
+        if value < 1:
+            raise forms.ValidationError(_("Use at least 1."))
+        if value > self.QUOTA_LIMITS[name]:
+            raise forms.ValidationError(_("Use at most %(max)s.") % {"max": f"{self.QUOTA_LIMITS[name]:,}"})
+        return value
+
+    def clean_send_quota_hourly(self) -> int:
+        return self._clean_quota("send_quota_hourly")
+
+    def clean_send_quota_daily(self) -> int:
+        return self._clean_quota("send_quota_daily")
+
+    def clean_send_recipient_cap(self) -> int:
+        return self._clean_quota("send_recipient_cap")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        hourly, daily = data.get("send_quota_hourly"), data.get("send_quota_daily")
+        if hourly and daily and hourly > daily:
+            self.add_error("send_quota_hourly", _("The hourly quota cannot be above the daily one."))
+        return data
 
 
 class InviteForm(forms.Form):

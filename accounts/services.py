@@ -116,6 +116,7 @@ def _owner_count(account: Account) -> int:
 ACCOUNT_SETTINGS_FIELDS = (
     "name", "time_zone", "default_locale", "sender_name", "sender_email", "brand_color", "logo",
     "throttle_days", "link_expiry_days", "edit_window_days", "headless_signals",
+    "send_quota_hourly", "send_quota_daily", "send_recipient_cap",  # EM-28 send quotas
 )
 
 

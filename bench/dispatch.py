@@ -53,6 +53,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--count", type=int, default=100_000)
     parser.add_argument("--quick", action="store_true", help="2,000 invitations")
+    parser.add_argument("--profile", action="store_true", help="cProfile the Verbatim part (slower; for finding costs)")
     args = parser.parse_args()
     count = 2000 if args.quick else args.count
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
@@ -76,7 +77,7 @@ def main() -> None:
 
     slug = f"bench-{uuid.uuid4().hex[:8]}"
     account = Account.objects.create(name="Bench Co", slug=slug, sender_email="feedback@bench.example",
-                                     throttle_days=30)
+                                     throttle_days=30, send_quota_hourly=count, send_quota_daily=count)
     try:
         with account_scope(account):
             survey = Survey.objects.create(account=account, name="NPS", question="How likely are you to "
@@ -92,10 +93,21 @@ def main() -> None:
         def enqueue(account_id: int, ids: list[int]) -> None:
             services.send_invitations(account=account, invitation_ids=ids)
 
+        profiler = None
+        if args.profile:
+            import cProfile
+
+            profiler = cProfile.Profile(time.process_time)  # CPU time: wall time is noise on a busy machine
+            profiler.enable()
         started, cpu_started = time.perf_counter(), time.process_time()
         while services.dispatch_due(enqueue=enqueue):
             pass
         verbatim_seconds, verbatim_cpu = time.perf_counter() - started, time.process_time() - cpu_started
+        if profiler is not None:
+            import pstats
+
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
         rss_after = rss_mb()
         with cross_account():
             sent = Invitation.objects.filter(account=account, status="sent").count()
@@ -125,7 +137,10 @@ def main() -> None:
           f"raw {raw_cpu / count * 1000:.2f} ms (the rest is waiting for PostgreSQL and the sink)")
     print(f"load average: {os.getloadavg()[0]:.1f} (figures are noisy on a shared machine)")
     print(f"peak RSS: {rss_before:.0f} MB before sending, {rss_after:.0f} MB after")
-    print(f"RESULT dispatch {ours:.0f} msg/s = {ours / base:.2f} x raw smtplib ({base:.0f} msg/s); "
+    from django.conf import settings
+
+    durable = "durable commits" if settings.SEND_SYNCHRONOUS_COMMIT else "SEND_SYNCHRONOUS_COMMIT=off"
+    print(f"RESULT dispatch {ours:.0f} msg/s = {ours / base:.2f} x raw smtplib ({base:.0f} msg/s), {durable}; "
           f"peak RSS {rss_after:.0f} MB (before sending {rss_before:.0f} MB); n={count}")
 
 

@@ -245,6 +245,7 @@ class Invitation(models.Model):
         SKIPPED_THROTTLED = "skipped_throttled", _("Skipped: surveyed recently")
         SKIPPED_SUPPRESSED = "skipped_suppressed", _("Skipped: suppressed address")
         SKIPPED_PAUSED = "skipped_paused", _("Skipped: sending paused")
+        SKIPPED_QUOTA = "skipped_quota", _("Skipped: over the send quota")
         CANCELLED = "cancelled", _("Cancelled")
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="invitations")
@@ -276,6 +277,7 @@ class Invitation(models.Model):
             models.Index(fields=["account", "status", "scheduled_at"]),
             models.Index(fields=["status", "scheduled_at"], name="invitation_due"),
             models.Index(fields=["account", "person", "status"]),
+            models.Index(fields=["account", "sent_at"], name="invitation_account_sent"),  # send quotas
         ]
         constraints = [
             models.UniqueConstraint(fields=["account", "survey", "person", "dedupe_key"],

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from email.utils import formatdate
 from typing import Any
 
 from anymail.message import AnymailMessage
@@ -83,26 +84,30 @@ class RenderedEmail:
     unsubscribe_url: str
 
 
-def render_invitation(*, invitation: Invitation, raw_token: str | None, preview: bool = False) -> RenderedEmail:
-    """Subject, plain text and HTML of an invitation, in its locale. ``raw_token`` None: a preview."""
+def _render_parts(*, invitation: Invitation, preview: bool) -> tuple[str, tuple, tuple[str, str], str]:
+    """(subject, render key, (text, html) with link sentinels, unsubscribe token) of an invitation.
+
+    The templates are rendered once per distinct (texts, look) with sentinels in place of the links:
+    a batch of one survey renders them once instead of once per message.
+    """
     from surveys.services.suppressions import unsubscribe_token
 
     survey, person, account = invitation.survey, invitation.person, invitation.account
     props = invitation.properties or {}
     site = settings.SITE_URL
-    token = raw_token or "preview"
-    unsubscribe_url = f"{site}/u/{unsubscribe_token(account_id=account.pk, person_id=person.pk or 0)}"
+    unsub = unsubscribe_token(account_id=account.pk, person_id=person.pk or 0)
     locale = invitation_locale(invitation)
     with translation.override(locale):
         subject_text = props.get("delighted_email_subject") or survey.email_subject or _(
             "How are we doing? A quick question from {{company}}")
         intro_text = props.get("delighted_intro_message") or survey.email_intro or _(
             "We would love to hear what you think. It takes one click.")
-        question = fill_placeholders(survey.question, survey=survey, person=person, properties=props)
-        intro = fill_placeholders(intro_text, survey=survey, person=person, properties=props)
-        subject = fill_placeholders(subject_text, survey=survey, person=person, properties=props)
-        # Render once per distinct (texts, look) with sentinels, then put this message's links in:
-        # a batch of one survey renders its templates once instead of once per message.
+        values = placeholder_values(survey=survey, person=person, properties=props)
+
+        def fill(text: str) -> str:
+            return PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(1).replace("_", " ")), text or "")
+
+        question, intro, subject = fill(survey.question), fill(intro_text), fill(subject_text)
         key = (locale, question, intro, site, preview, account.pk, account.name, account.brand_color,
                account.logo.name if account.logo else "", survey.pk, survey.scale_min, survey.scale_max,
                survey.low_label, survey.high_label)
@@ -115,32 +120,147 @@ def render_invitation(*, invitation: Invitation, raw_token: str | None, preview:
                 "brand_color": account.brand_color, "low_label": survey.low_label, "high_label": survey.high_label,
                 "preview": preview, "site_url": site, "LANGUAGE_CODE": locale,
             }
+            # One line per score button: lines stay far below SMTP's 998 limit, so the HTML part
+            # goes as 7/8bit rather than quoted-printable, which lets message_bytes fill its slots.
             cached = (render_to_string("surveys/emails/invitation.txt", context),
-                      render_to_string("surveys/emails/invitation.html", context))
+                      render_to_string("surveys/emails/invitation.html", context).replace("</td><td", "</td>\n<td"))
             if len(_RENDERED) > 512:
                 _RENDERED.clear()
             _RENDERED[key] = cached
-    unsub = unsubscribe_url.rsplit("/u/", 1)[1]
+    return " ".join(subject.split()), key, cached, unsub
+
+
+def render_invitation(*, invitation: Invitation, raw_token: str | None, preview: bool = False) -> RenderedEmail:
+    """Subject, plain text and HTML of an invitation, in its locale. ``raw_token`` None: a preview."""
+    subject, _key, cached, unsub = _render_parts(invitation=invitation, preview=preview)
+    token = raw_token or "preview"
     text, html = (part.replace(TOKEN_SENTINEL, token).replace(UNSUB_SENTINEL, unsub) for part in cached)
-    return RenderedEmail(subject=" ".join(subject.split()), text=text, html=html, unsubscribe_url=unsubscribe_url)
+    return RenderedEmail(subject=subject, text=text, html=html,
+                         unsubscribe_url=f"{settings.SITE_URL}/u/{unsub}")
 
 
 def build_message(*, invitation: Invitation, raw_token: str, attempt: int, connection: Any = None) -> AnymailMessage:
     """The message object: anymail metadata, our headers, a deterministic Message-ID (EM-22)."""
     rendered = render_invitation(invitation=invitation, raw_token=raw_token)
-    from_email = invitation.account.from_email
+    return _message(invitation_id=str(invitation.pk), account_id=str(invitation.account_id),
+                    from_email=invitation.account.from_email, to=invitation.person.email, attempt=str(attempt),
+                    rendered=rendered, connection=connection)
+
+
+def _message(*, invitation_id: str, account_id: str, from_email: str, to: str, attempt: str,
+             rendered: RenderedEmail, connection: Any = None) -> AnymailMessage:
     message = AnymailMessage(
-        subject=rendered.subject, body=rendered.text, from_email=from_email, to=[invitation.person.email],
-        connection=connection,
+        subject=rendered.subject, body=rendered.text, from_email=from_email, to=[to], connection=connection,
         headers={
-            "Message-ID": f"<inv-{invitation.pk}.{attempt}@{sending_domain(from_email)}>",
-            "X-Verbatim-Invitation": str(invitation.pk),
-            "X-Verbatim-Account": str(invitation.account_id),
+            "Message-ID": f"<inv-{invitation_id}.{attempt}@{sending_domain(from_email)}>",
+            "X-Verbatim-Invitation": invitation_id,
+            "X-Verbatim-Account": account_id,
             "List-Unsubscribe": f"<{rendered.unsubscribe_url}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         },
     )
     message.attach_alternative(rendered.html, "text/html")
-    message.metadata = {"account_id": str(invitation.account_id), "invitation_id": str(invitation.pk)}
+    message.metadata = {"account_id": account_id, "invitation_id": invitation_id}
     message.tags = ["survey-invitation"]
     return message
+
+
+# The SMTP fast path: the MIME bytes of a message are built once per (render key, subject, sender)
+# with sentinels in the per-message slots, then each message is those bytes with its own values put
+# in (tests/surveys/test_sending_bytes.py proves them equal to the full build, Date and MIME boundary
+# aside). Only values that need no MIME encoding go into slots; anything else takes the full build.
+INVITATION_SENTINEL = "VERBATIMINVITATIONSENTINEL"
+ATTEMPT_SENTINEL = "VERBATIMATTEMPTSENTINEL"
+TO_SENTINEL = "verbatimtosentinel@verbatim-sentinel.invalid"
+# Headers whose values differ per message: rebuilt whole, folded as the stdlib (compat32) folds a
+# value with no whitespace: on the next line when "Name: value" would pass 78 characters.
+SLOT_HEADERS = (b"To", b"Date", b"Message-ID", b"X-Verbatim-Invitation", b"List-Unsubscribe")
+_SAFE_ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+                           r"@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
+_SAFE_VALUE = re.compile(r"[!-+\--:<-~]+")  # printable ASCII without space, comma or semicolon
+_FRAMES: dict[tuple, tuple[list, str] | None] = {}
+
+
+def _frame(*, rendered: RenderedEmail, from_email: str, account_id: str) -> tuple[list, str] | None:
+    """The message's bytes cut at its slots, and the envelope sender; None when slots are unsafe."""
+    from django.core.mail.message import sanitize_address
+
+    message = _message(invitation_id=INVITATION_SENTINEL, account_id=account_id, from_email=from_email,
+                       to=TO_SENTINEL, attempt=ATTEMPT_SENTINEL, rendered=rendered)
+    data = message.message().as_bytes(linesep="\r\n")
+    head, _sep, body = data.partition(b"\r\n\r\n")
+    headers: list[list[bytes]] = []
+    for line in head.split(b"\r\n"):
+        if line[:1] in (b" ", b"\t") and headers:
+            headers[-1].append(line)
+        else:
+            headers.append([line])
+    pieces: list = []
+    text: list[bytes] = []
+    for lines in headers:
+        name = lines[0].split(b":", 1)[0]
+        if name in SLOT_HEADERS:
+            pieces.extend([b"".join(text), name.decode()])
+            text = []
+        else:
+            text.append(b"\r\n".join(lines) + b"\r\n")
+    body = b"".join(text) + b"\r\n" + body
+    if (body.lower().count(b"content-transfer-encoding: quoted-printable")
+            or body.lower().count(b"content-transfer-encoding: base64")
+            or any(s.encode() in body for s in (INVITATION_SENTINEL, ATTEMPT_SENTINEL, TO_SENTINEL))
+            or max(len(line) for line in body.split(b"\r\n")) > 600
+            or sorted(p for p in pieces if isinstance(p, str)) != sorted(n.decode() for n in SLOT_HEADERS)):
+        return None  # a slot would need MIME encoding or could break a line limit: take the full build
+    for position, chunk in enumerate(re.split(b"(" + TOKEN_SENTINEL.encode() + b"|" + UNSUB_SENTINEL.encode() + b")",
+                                              body)):
+        pieces.append(chunk.decode() if position % 2 else chunk)
+    if set(p for p in pieces if isinstance(p, str)) != {n.decode() for n in SLOT_HEADERS} | {
+            TOKEN_SENTINEL, UNSUB_SENTINEL}:
+        return None
+    return pieces, sanitize_address(from_email, settings.DEFAULT_CHARSET)
+
+
+def _header(name: str, value: str) -> bytes:
+    separator = ": \r\n " if len(name) + 2 + len(value) > 78 else ": "
+    return f"{name}{separator}{value}\r\n".encode()
+
+
+def message_bytes(*, invitation: Invitation, raw_token: str, attempt: int) -> tuple[str, list[str], bytes]:
+    """(envelope sender, recipients, bytes) of an invitation for plain SMTP, as Django's SMTP backend
+    would send ``build_message``'s message."""
+    from django.core.mail.message import sanitize_address
+
+    subject, key, cached, unsub = _render_parts(invitation=invitation, preview=False)
+    to, from_email = invitation.person.email, invitation.account.from_email
+    site = settings.SITE_URL
+    values = {"To": to, "Date": formatdate(localtime=settings.EMAIL_USE_LOCALTIME),
+              "Message-ID": f"<inv-{invitation.pk}.{attempt}@{sending_domain(from_email)}>",
+              "X-Verbatim-Invitation": str(invitation.pk), "List-Unsubscribe": f"<{site}/u/{unsub}>",
+              TOKEN_SENTINEL: raw_token, UNSUB_SENTINEL: unsub}
+    frame = None
+    if _SAFE_ADDRESS.fullmatch(to) and all(_SAFE_VALUE.fullmatch(v) for k, v in values.items() if k != "Date"):
+        frame_key = (key, subject, from_email)
+        if frame_key not in _FRAMES:
+            if len(_FRAMES) > 512:
+                _FRAMES.clear()
+            text, html = cached
+            sentinel = RenderedEmail(subject=subject, text=text, html=html,
+                                     unsubscribe_url=f"{site}/u/{UNSUB_SENTINEL}")
+            _FRAMES[frame_key] = _frame(rendered=sentinel, from_email=from_email,
+                                        account_id=str(invitation.account_id))
+        frame = _FRAMES[frame_key]
+    if frame is None:
+        message = build_message(invitation=invitation, raw_token=raw_token, attempt=attempt)
+        return (sanitize_address(from_email, settings.DEFAULT_CHARSET),
+                [sanitize_address(a, settings.DEFAULT_CHARSET) for a in message.recipients()],
+                message.message().as_bytes(linesep="\r\n"))
+    pieces, envelope_from = frame
+    out = []
+    for piece in pieces:
+        if isinstance(piece, bytes):
+            out.append(piece)
+        elif piece in (TOKEN_SENTINEL, UNSUB_SENTINEL):
+            out.append(values[piece].encode())
+        else:
+            out.append(_header(piece, values[piece]))
+    return envelope_from, [to], b"".join(out)

@@ -59,6 +59,9 @@ def send_survey_to(*, survey: Survey, people, scheduled_at: datetime | None = No
     count = people.count()
     if count > MAX_RECIPIENTS_PER_REQUEST:
         raise ValidationError({"people": _("At most %(n)d people at once.") % {"n": MAX_RECIPIENTS_PER_REQUEST}})
+    from surveys.services.quotas import check_recipient_cap
+
+    check_recipient_cap(survey.account, count, field="people")  # the account's own cap (EM-28)
     when = scheduled_at or timezone.now()
     rows, batch = 0, []
     for person in people.only("pk", "email", "name", "properties", "account_id").iterator(chunk_size=2000):

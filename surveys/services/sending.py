@@ -1,21 +1,32 @@
 """The dispatcher and the send step: the database holds the schedule, leases make crashes safe.
 
-States: scheduled -> sending (lease, attempt_id; committed before the mail server sees anything)
--> sent | failed | skipped_throttled | skipped_suppressed | skipped_paused | cancelled; a row whose
-lease expires while ``sending`` becomes ``unknown`` and is never resent on its own (decision D1).
-A ``scheduled`` row with a future ``lease_until`` has been handed to a send task; when that lease
-runs out (the task was lost with Redis), the dispatcher hands it out again: nothing is lost.
+States: scheduled -> [claimed: still ``scheduled``, with its send task's attempt_id and a lease] ->
+sending (committed before the mail server sees anything) -> sent | failed | skipped_throttled |
+skipped_suppressed | skipped_paused | skipped_quota | cancelled; a row whose lease expires while
+``sending`` becomes ``unknown`` and is never resent on its own (decision D1). A ``scheduled`` row
+with a future ``lease_until`` has been handed to a send task (or claimed by one); when that lease
+runs out (the task or its worker was lost), the dispatcher hands it out again: nothing is lost.
+
+Speed (docs/performance.md, "Dispatch"): a send task claims its batch in one statement; then per
+message one autocommitted statement records the previous message ``sent`` and marks this one
+``sending`` (with the suppression and throttle checks), durably by default (the WAL flush can be
+skipped with ``SEND_SYNCHRONOUS_COMMIT=off``: config/settings.py says what that risks); the
+message goes out as ready-made bytes (emails.message_bytes) over the batch's one SMTP connection
+(EM-29).
 """
 from __future__ import annotations
 
 import logging
+import os
 import smtplib
 import uuid
 from collections.abc import Iterable
 from datetime import timedelta
 
+import psycopg
 from anymail.exceptions import AnymailAPIError, AnymailInvalidAddress, AnymailRecipientsRefused
 from django.core.mail import get_connection
+from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 from django.db import connection as db_connection
 from django.db import transaction
 from django.db.models import F, Q
@@ -24,7 +35,8 @@ from django.utils import timezone
 from accounts.models import Account
 from accounts.scoping import account_scope, cross_account
 from surveys.models import Channel, Invitation, Person, Suppression, Survey
-from surveys.services.emails import build_message
+from surveys.services.emails import build_message, message_bytes, sending_domain
+from surveys.services.quotas import quota_room
 from surveys.services.suppressions import _forms
 from surveys.tokens import new_token
 
@@ -36,6 +48,10 @@ RETRY_AFTER = timedelta(minutes=2)  # a row whose mail server was unreachable wa
 MAX_ATTEMPTS = 5
 PER_ACCOUNT_PER_TICK = 5000  # fairness: one busy account cannot starve the others (EM-27)
 BATCH_SIZE = 100  # ids per send task: one SMTP connection each
+# EM-21 fault hooks, read once (nothing to pay when unset): "before_smtp" ends the worker after a
+# message's claim is committed and before it is marked sending; "after_smtp_accept" after the mail
+# server accepted a message and before its ``sent`` is committed.
+FAULT = os.environ.get("VERBATIM_FAULT", "")
 
 
 def expire_send_leases() -> int:
@@ -53,17 +69,26 @@ def _due(now) -> Q:
 
 
 def claim_due_for_account(*, account_id: int, limit: int = PER_ACCOUNT_PER_TICK) -> list[int]:
-    """Claim up to ``limit`` due rows of one account for a send task (short transaction, SKIP LOCKED)."""
+    """Claim up to ``limit`` due rows of one account for a send task (short transaction, SKIP LOCKED).
+
+    The account's send quotas (EM-28) cap the claim; due rows past them become ``skipped_quota``.
+    """
     now = timezone.now()
     with cross_account(), transaction.atomic():  # the dispatcher's own claim; ids go to scoped tasks
-        ids = list(
-            Invitation.objects.filter(_due(now), account_id=account_id)
-            .order_by("scheduled_at", "pk")
-            .select_for_update(skip_locked=True, of=("self",))
-            .values_list("pk", flat=True)[:limit]
-        )
-        if ids:
-            Invitation.objects.filter(pk__in=ids).update(lease_until=now + DISPATCH_LEASE)
+        # The account row's lock serialises dispatchers of one account, so two cannot both spend the
+        # same quota room (FOR NO KEY UPDATE: inserts referencing the account are not blocked).
+        account = Account.objects.select_for_update(no_key=True).get(pk=account_id)
+        room, reason = quota_room(account=account, now=now)
+        due = (Invitation.objects.filter(_due(now), account_id=account_id).order_by("scheduled_at", "pk")
+               .select_for_update(skip_locked=True, of=("self",)))
+        ids = list(due.values_list("pk", flat=True)[:min(limit, room)]) if room > 0 else []
+        if ids:  # a fresh hand-out: any claim of an earlier, lost send task is void
+            Invitation.objects.filter(pk__in=ids).update(lease_until=now + DISPATCH_LEASE, attempt_id=None)
+        if room < limit:
+            over = list(due.exclude(pk__in=ids).values_list("pk", flat=True)[:limit - len(ids)])
+            if over:
+                Invitation.objects.filter(pk__in=over).update(
+                    status=Invitation.Status.SKIPPED_QUOTA, lease_until=None, failure_reason=reason[:255])
     return ids
 
 
@@ -110,17 +135,6 @@ class _Skip(Exception):
         self.status, self.reason = status, reason
 
 
-def _claim(invitation: Invitation, now) -> tuple[uuid.UUID, str] | None:
-    """Claim one row for sending (committed): status, lease, attempt id and a fresh token (D4)."""
-    attempt_id = uuid.uuid4()
-    raw, hashed = new_token()
-    claimed = Invitation.objects.filter(pk=invitation.pk, status=Invitation.Status.SCHEDULED).update(
-        status=Invitation.Status.SENDING, attempt_id=attempt_id, lease_until=now + SEND_LEASE,
-        attempts=F("attempts") + 1, token_hash=hashed,
-        token_expires_at=now + timedelta(days=invitation.account.link_expiry_days))
-    return (attempt_id, raw) if claimed == 1 else None
-
-
 def _static_skip(invitation: Invitation) -> _Skip | None:
     """Rules that need no query: paused account, survey state, channel."""
     if invitation.account.sending_paused:
@@ -133,81 +147,166 @@ def _static_skip(invitation: Invitation) -> _Skip | None:
     return None
 
 
-CLAIM_SQL = """
+# One round trip per message on PostgreSQL (autocommit): record the previous message ``sent``, mark
+# this one ``sending`` if our claim on it holds (minting its token), and check suppressions and take
+# the throttle under that mark (EM-16, EM-26: atomic with it).
+STEP_SQL = """
 WITH done AS (
   UPDATE {invitation} SET status = 'sent', esp_message_id = %(done_esp)s, sent_at = %(done_at)s,
          lease_until = NULL, failure_reason = '', updated_at = %(done_at)s
   WHERE id = %(done_id)s AND status = 'sending' AND attempt_id = %(done_attempt)s RETURNING id),
-claim AS (
-  UPDATE {invitation} SET status = 'sending', attempt_id = %(attempt)s, lease_until = %(lease)s,
-         attempts = attempts + 1, token_hash = %(hash)s, token_expires_at = %(expires)s, updated_at = %(now)s
-  WHERE id = %(id)s AND status = 'scheduled' RETURNING person_id),
+go AS (
+  UPDATE {invitation} SET status = 'sending', lease_until = %(lease)s, attempts = attempts + 1,
+         token_hash = %(hash)s, token_expires_at = %(expires)s, sent_at = %(now)s, updated_at = %(now)s
+  WHERE id = %(id)s AND status = 'scheduled' AND attempt_id = %(attempt)s RETURNING person_id),
 sup AS (
   SELECT EXISTS (SELECT 1 FROM {suppression} WHERE email = ANY(%(emails)s)
                  AND (account_id = %(account)s OR reason = 'bounced')) AS hit),
 thr AS (
   UPDATE {person} SET last_surveyed_at = %(now)s
-  WHERE id = (SELECT person_id FROM claim) AND NOT (SELECT hit FROM sup)
+  WHERE id = (SELECT person_id FROM go) AND NOT (SELECT hit FROM sup)
     AND (last_surveyed_at IS NULL OR last_surveyed_at <= %(cutoff)s) RETURNING id)
-SELECT (SELECT count(*) FROM claim), (SELECT hit FROM sup), (SELECT count(*) FROM thr), (SELECT count(*) FROM done)
+SELECT (SELECT count(*) FROM go), (SELECT hit FROM sup), (SELECT count(*) FROM thr)
 """
 
 
-def _claim_and_check(invitation: Invitation, now, connection: _LazyConnection) -> tuple[uuid.UUID, str] | None:
-    """Claim one row (committed before anything is sent) and apply the suppression and throttle rules
-    under that claim. Raises _Skip (row already marked) or returns None when another worker has it.
+class _Batch:
+    """One send task's batch: its claim, its one mail connection (EM-29), and the ``sent`` mark of
+    the message just accepted, which commits in the same statement as the next message's
+    ``sending`` mark (one round trip instead of two), still before that one goes out."""
 
-    On PostgreSQL this is one statement (claim, suppression check, throttle UPDATE: atomic together,
-    one round trip); elsewhere the same steps run in one transaction.
-    """
-    skip = _static_skip(invitation)
-    if skip is not None or db_connection.vendor != "postgresql":
-        connection.record_sent()
-    if skip is not None:
-        if Invitation.objects.filter(pk=invitation.pk, status=Invitation.Status.SCHEDULED).update(
-                status=skip.status, lease_until=None, failure_reason=skip.reason) != 1:
-            return None
-        raise skip
-    if db_connection.vendor != "postgresql":
+    def __init__(self, account: Account) -> None:
+        self.account = account
+        self.connection = None
+        self.pending_sent: tuple | None = None
+        self.postgres = db_connection.vendor == "postgresql"
+        self.async_commit = False
+        self.attempt_id = uuid.uuid4()
+        self.sql = STEP_SQL.format(invitation=Invitation._meta.db_table, suppression=Suppression._meta.db_table,
+                                   person=Person._meta.db_table)
+
+    def begin(self) -> None:
+        """On PostgreSQL the batch's commits do not wait for the WAL flush (docs/performance.md: a
+        worker crash cannot lose them; only a crash of PostgreSQL itself could, within ~0.6 s)."""
+        from django.conf import settings
+
+        if self.postgres and not getattr(settings, "SEND_SYNCHRONOUS_COMMIT", True):
+            with db_connection.cursor() as cursor:
+                cursor.execute("SET synchronous_commit TO off")
+            self.async_commit = True
+
+    def claim(self, ids: list[int]) -> int:
+        """Claim the batch's rows for this task (committed, one statement): still ``scheduled``, with
+        this batch's attempt id and a lease. A duplicate task finds them taken; if this one dies, the
+        dispatcher hands them out again when the lease runs out (nothing of them was sent)."""
+        return self.account.invitations.filter(
+            pk__in=ids, status=Invitation.Status.SCHEDULED, attempt_id__isnull=True).update(
+            attempt_id=self.attempt_id, lease_until=timezone.now() + SEND_LEASE)
+
+    def release(self, ids: list[int], until) -> None:
+        """Give claimed rows back unsent (the mail server is unreachable): due again at ``until``."""
+        Invitation.objects.filter(pk__in=ids, status=Invitation.Status.SCHEDULED,
+                                  attempt_id=self.attempt_id).update(attempt_id=None, lease_until=until)
+
+    def record_sent(self) -> None:
+        if self.pending_sent is not None:
+            pk, attempt_id, esp_id, at = self.pending_sent
+            self.pending_sent = None
+            Invitation.objects.filter(pk=pk, status=Invitation.Status.SENDING, attempt_id=attempt_id).update(
+                status=Invitation.Status.SENT, esp_message_id=esp_id, sent_at=at, lease_until=None, failure_reason="")
+
+    def step(self, invitation: Invitation, now) -> tuple[str, _Skip | None]:
+        """Mark ``invitation`` sending under the batch's claim (or skip it).
+
+        Returns (raw token to send with, None), ("", a _Skip already recorded) or ("", None) when
+        the claim did not hold (the row was cancelled meanwhile).
+        """
+        skip = _static_skip(invitation)
+        if skip is not None:
+            self.record_sent()
+            recorded = Invitation.objects.filter(pk=invitation.pk, status=Invitation.Status.SCHEDULED,
+                                                 attempt_id=self.attempt_id).update(
+                status=skip.status, lease_until=None, failure_reason=skip.reason)
+            return "", skip if recorded == 1 else None
+        if not self.postgres:
+            return self._step_orm(invitation, now)
+        raw, hashed = new_token()
+        account = self.account
+        cutoff = now - timedelta(days=account.throttle_days) if account.throttle_days else now + timedelta(days=1)
+        done = self.pending_sent or (None, None, "", None)
+        self.pending_sent = None
+        db_connection.ensure_connection()
+        # psycopg's own cursor: server-side binding and a prepared plan (Django's cursor binds client-side).
+        with psycopg.Cursor(db_connection.connection) as cursor:
+            cursor.execute(self.sql, {
+                "done_id": done[0], "done_attempt": done[1], "done_esp": done[2], "done_at": done[3],
+                "id": invitation.pk, "attempt": self.attempt_id, "lease": now + SEND_LEASE, "hash": hashed,
+                "expires": now + timedelta(days=account.link_expiry_days), "now": now,
+                "emails": _forms(invitation.person.email), "account": account.pk, "cutoff": cutoff,
+            }, prepare=True)
+            marked, suppressed, throttle_ok = cursor.fetchone()
+        if not marked:
+            return "", None
+        if suppressed or not throttle_ok:
+            skip = (_Skip(Invitation.Status.SKIPPED_SUPPRESSED, "suppressed address") if suppressed
+                    else _Skip(Invitation.Status.SKIPPED_THROTTLED, "surveyed recently"))
+            _finish(invitation, self.attempt_id, status=skip.status, failure_reason=skip.reason, sent_at=None)
+            return "", skip
+        return raw, None
+
+    def _step_orm(self, invitation: Invitation, now) -> tuple[str, _Skip | None]:
+        """The same step as separate statements in one transaction (databases other than PostgreSQL)."""
+        self.record_sent()
+        raw, hashed = new_token()
         with transaction.atomic():
-            claim = _claim(invitation, now)
-            if claim is None:
-                return None
+            marked = Invitation.objects.filter(
+                pk=invitation.pk, status=Invitation.Status.SCHEDULED, attempt_id=self.attempt_id).update(
+                status=Invitation.Status.SENDING, lease_until=now + SEND_LEASE, attempts=F("attempts") + 1,
+                token_hash=hashed, sent_at=now,
+                token_expires_at=now + timedelta(days=invitation.account.link_expiry_days))
+            if not marked:
+                return "", None
             try:
                 _check(invitation, now)
             except _Skip as skip:
-                Invitation.objects.filter(pk=invitation.pk, attempt_id=claim[0]).update(
-                    status=skip.status, lease_until=None, failure_reason=skip.reason)
-                raise
-            return claim
-    account = invitation.account
-    attempt_id = uuid.uuid4()
-    raw, hashed = new_token()
-    cutoff = now - timedelta(days=account.throttle_days) if account.throttle_days else now + timedelta(days=1)
-    sql = CLAIM_SQL.format(invitation=Invitation._meta.db_table, suppression=Suppression._meta.db_table,
-                           person=Person._meta.db_table)
-    done = connection.pending_sent or (None, None, "", None)
-    connection.pending_sent = None
-    with db_connection.cursor() as cursor:
-        cursor.execute(sql, {  # noqa: S608 (table names from our models; values are parameters)
-            "done_id": done[0], "done_attempt": done[1], "done_esp": done[2], "done_at": done[3],
-            "attempt": attempt_id, "lease": now + SEND_LEASE, "hash": hashed,
-            "expires": now + timedelta(days=account.link_expiry_days), "now": now, "id": invitation.pk,
-            "emails": _forms(invitation.person.email), "account": account.pk, "cutoff": cutoff})
-        claimed, suppressed, throttle_ok, _done = cursor.fetchone()
-    if not claimed:
-        return None
-    if suppressed or not throttle_ok:
-        skip = (_Skip(Invitation.Status.SKIPPED_SUPPRESSED, "suppressed address") if suppressed
-                else _Skip(Invitation.Status.SKIPPED_THROTTLED, "surveyed recently"))
-        Invitation.objects.filter(pk=invitation.pk, attempt_id=attempt_id).update(
-            status=skip.status, lease_until=None, failure_reason=skip.reason)
-        raise skip
-    return attempt_id, raw
+                _finish(invitation, self.attempt_id, status=skip.status, failure_reason=skip.reason, sent_at=None)
+                return "", skip
+        return raw, None
+
+    def discard_connection(self) -> None:
+        """After a connection error: the next message (next batch) opens a fresh connection."""
+        if self.connection is not None:
+            try:
+                self.connection.close()
+            except Exception:  # it is broken already
+                logger.debug("closing a broken mail connection failed", exc_info=True)
+            self.connection = None
+
+    def get(self):
+        if self.connection is None:
+            self.connection = get_connection(fail_silently=False)
+            self.connection.open()
+        return self.connection
+
+    def close(self) -> None:
+        try:
+            self.record_sent()
+        finally:
+            if self.async_commit:
+                try:
+                    with db_connection.cursor() as cursor:
+                        cursor.execute("SET synchronous_commit TO DEFAULT")
+                except Exception:  # a broken connection is discarded anyway
+                    logger.warning("could not reset synchronous_commit", exc_info=True)
+            if self.connection is not None:
+                try:
+                    self.connection.close()
+                except Exception:  # closing a broken connection must not hide the results
+                    logger.warning("could not close the mail connection", exc_info=True)
 
 
 def _check(invitation: Invitation, now) -> None:
-    """Rules applied under the claim (non-PostgreSQL path): suppression, then the throttle."""
+    """Rules applied under the ``sending`` mark (non-PostgreSQL path): suppression, then the throttle."""
     account, person = invitation.account, invitation.person
     with cross_account():  # own suppressions plus platform-wide hard bounces (D2)
         suppressed = Suppression.objects.filter(
@@ -238,101 +337,95 @@ PERMANENT_ERRORS = (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, sm
                     AnymailRecipientsRefused, AnymailInvalidAddress, ValueError, UnicodeError)
 
 
-class _LazyConnection:
-    """One mail connection per batch (EM-29), opened at the first message that gets past the checks.
-
-    It also holds the ``sent`` mark of the message just accepted: on PostgreSQL that mark commits in
-    the same statement as the next message's claim (one round trip instead of two), still before the
-    next message goes out; the end of the batch (or any other path) records it on its own.
-    """
-
-    def __init__(self) -> None:
-        self.connection = None
-        self.pending_sent: tuple | None = None
-
-    def record_sent(self) -> None:
-        if self.pending_sent is not None:
-            pk, attempt_id, esp_id, at = self.pending_sent
-            self.pending_sent = None
-            Invitation.objects.filter(pk=pk, status=Invitation.Status.SENDING, attempt_id=attempt_id).update(
-                status=Invitation.Status.SENT, esp_message_id=esp_id, sent_at=at, lease_until=None, failure_reason="")
-
-    def get(self):
-        if self.connection is None:
-            connection = get_connection(fail_silently=False)
-            connection.open()
-            self.connection = connection
-        return self.connection
-
-    def close(self) -> None:
-        self.record_sent()
-        if self.connection is not None:
-            try:
-                self.connection.close()
-            except Exception:  # closing a broken connection must not hide the results
-                logger.warning("could not close the mail connection", exc_info=True)
-
-
 def send_invitations(*, account: Account, invitation_ids: Iterable[int]) -> dict[str, int]:
-    """Send a batch over one connection; each message is claimed, sent and recorded on its own.
+    """Send a batch over one connection; the batch is claimed, then each message is marked, sent and
+    recorded on its own.
 
-    Safe to run twice (or concurrently) with the same ids: a row not ``scheduled`` is left alone.
+    Safe to run twice (or concurrently) with the same ids: rows another task claimed, or that are no
+    longer ``scheduled``, are left alone.
     """
     counts: dict[str, int] = {}
     with account_scope(account):
-        invitations = list(account.invitations.filter(pk__in=list(invitation_ids),
-                                                      status=Invitation.Status.SCHEDULED)
-                           .select_related("person", "survey", "account").order_by("scheduled_at", "pk"))
-        connection = _LazyConnection()
+        batch = _Batch(account)
+        batch.begin()
         try:
-            for invitation in invitations:
-                outcome = send_one(invitation=invitation, connection=connection)
+            ids = list(invitation_ids)
+            if not batch.claim(ids):
+                return counts
+            invitations = list(account.invitations.filter(pk__in=ids, attempt_id=batch.attempt_id,
+                                                          status=Invitation.Status.SCHEDULED)
+                               .select_related("person", "survey", "account").order_by("scheduled_at", "pk"))
+            for position, invitation in enumerate(invitations):
+                outcome = send_one(invitation=invitation, batch=batch)
                 counts[outcome] = counts.get(outcome, 0) + 1
-                if outcome == "retry":  # the mail server is unreachable: leave the rest for later
+                if outcome == "retry":  # the mail server is unreachable: the rest waits for the same backoff
+                    batch.release([i.pk for i in invitations[position + 1:]], timezone.now() + retry_delay(1))
                     break
         finally:
-            connection.close()
+            batch.close()
     return counts
 
 
-def send_one(*, invitation: Invitation, connection: _LazyConnection) -> str:
-    """Claim, check, send and record one invitation; returns its outcome."""
+def send_one(*, invitation: Invitation, batch: _Batch) -> str:
+    """Mark, check, send and record one invitation of a claimed batch; returns its outcome."""
+    if FAULT == "before_smtp":
+        os._exit(137)  # EM-21 fault test: the claim is committed, nothing went to the mail server
     now = timezone.now()
     previous = invitation.person.last_surveyed_at
-    try:
-        claim = _claim_and_check(invitation, now, connection)
-    except _Skip as skip:
+    raw, skip = batch.step(invitation, now)
+    if skip is not None:
         return skip.status
-    if claim is None:
-        return "not_claimed"  # another task has it, or it was cancelled
-    attempt_id, raw = claim
-    # The claim is committed: from here a crash leaves ``sending`` -> ``unknown``, never a resend.
-    attempt = invitation.attempts + 1
+    if not raw:
+        return "not_claimed"  # cancelled since the claim
+    # ``sending`` is committed: from here a crash leaves it to become ``unknown``, never a resend (D1).
+    attempt_id, attempt = batch.attempt_id, invitation.attempts + 1
+    esp_id = None
     try:
-        message = build_message(invitation=invitation, raw_token=raw, attempt=attempt, connection=connection.get())
-        message.send(fail_silently=False)
+        connection = batch.get()
+        if isinstance(connection, SmtpBackend):  # plain SMTP: ready-made bytes, no MIME building
+            sender, recipients, data = message_bytes(invitation=invitation, raw_token=raw, attempt=attempt)
+            connection.connection.sendmail(sender, recipients, data)
+        else:
+            message = build_message(invitation=invitation, raw_token=raw, attempt=attempt, connection=connection)
+            message.send(fail_silently=False)
+            esp_id = getattr(getattr(message, "anymail_status", None), "message_id", None)
     except PERMANENT_ERRORS as exc:
         _undo_throttle(invitation, now, previous)
-        _finish(invitation, attempt_id, status=Invitation.Status.FAILED, failure_reason=str(exc)[:255])
+        _finish(invitation, attempt_id, status=Invitation.Status.FAILED, failure_reason=str(exc)[:255], sent_at=None)
         return Invitation.Status.FAILED
     except AnymailAPIError as exc:  # the ESP may or may not have taken it: at-most-once (D1)
         _finish(invitation, attempt_id, status=Invitation.Status.UNKNOWN, failure_reason=str(exc)[:255])
         return Invitation.Status.UNKNOWN
     except (smtplib.SMTPException, OSError) as exc:  # never accepted by the server: safe to send again later
         _undo_throttle(invitation, now, previous)
+        batch.discard_connection()
         if attempt >= MAX_ATTEMPTS:
-            _finish(invitation, attempt_id, status=Invitation.Status.FAILED, failure_reason=str(exc)[:255])
+            _finish(invitation, attempt_id, status=Invitation.Status.FAILED, failure_reason=str(exc)[:255],
+                    sent_at=None)
             return Invitation.Status.FAILED
         Invitation.objects.filter(pk=invitation.pk, status=Invitation.Status.SENDING, attempt_id=attempt_id).update(
-            status=Invitation.Status.SCHEDULED, lease_until=timezone.now() + RETRY_AFTER,
+            status=Invitation.Status.SCHEDULED, attempt_id=None, sent_at=None,
+            lease_until=timezone.now() + retry_delay(attempt),
             failure_reason=f"mail server unreachable: {exc}"[:255])
         logger.warning("mail server unreachable for invitation %s; will retry", invitation.pk, exc_info=True)
         return "retry"
-    status = getattr(message, "anymail_status", None)
-    esp_id = getattr(status, "message_id", None)
+    if FAULT == "after_smtp_accept":
+        os._exit(137)  # EM-21 fault test: the mail server has it, ``sent`` is not committed
     if esp_id in (None, ""):  # plain SMTP: our own deterministic Message-ID
-        esp_id = message.extra_headers["Message-ID"].strip("<>")
-    connection.pending_sent = (invitation.pk, attempt_id, str(esp_id)[:255], timezone.now())
-    if db_connection.vendor != "postgresql":
-        connection.record_sent()
+        esp_id = f"inv-{invitation.pk}.{attempt}@{sending_domain(invitation.account.from_email)}"
+    batch.pending_sent = (invitation.pk, attempt_id, str(esp_id)[:255], timezone.now())
+    if not batch.postgres:
+        batch.record_sent()
     return Invitation.Status.SENT
+
+
+def retry_delay(attempt: int) -> timedelta:
+    """Backoff after an unreachable mail server: RETRY_AFTER, doubling per attempt (settings can
+    shorten RETRY_AFTER for tests: ``SEND_RETRY_AFTER_SECONDS``)."""
+    from django.conf import settings
+
+    base = getattr(settings, "SEND_RETRY_AFTER_SECONDS", None)
+    if base is None and os.environ.get("SEND_RETRY_AFTER_SECONDS"):  # a worker started by a test
+        base = float(os.environ["SEND_RETRY_AFTER_SECONDS"])
+    first = timedelta(seconds=base) if base is not None else RETRY_AFTER
+    return first * (2 ** max(attempt - 1, 0))

@@ -27,7 +27,7 @@ from tests.factories import AccountFactory, SurveyFactory
 
 TERMINAL = {Invitation.Status.SENT, Invitation.Status.FAILED, Invitation.Status.UNKNOWN,
             Invitation.Status.SKIPPED_THROTTLED, Invitation.Status.SKIPPED_SUPPRESSED,
-            Invitation.Status.SKIPPED_PAUSED, Invitation.Status.CANCELLED}
+            Invitation.Status.SKIPPED_PAUSED, Invitation.Status.SKIPPED_QUOTA, Invitation.Status.CANCELLED}
 
 
 def wait_until(predicate, what: str, timeout: float = 60, interval: float = 0.1):
