@@ -7,6 +7,7 @@ Loopback is allowed only with ``settings.OUTBOUND_ALLOW_LOOPBACK`` (tests, dev).
 from __future__ import annotations
 
 import ipaddress
+import threading
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -40,29 +41,43 @@ class Result:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-def _manager() -> Manager:
-    return Manager(Config(
-        ip_filter_enable=True,
-        ip_filter_allow_loopback_ips=bool(getattr(settings, "OUTBOUND_ALLOW_LOOPBACK", False)),
-        never_redirect=True,
-        default_timeout=(CONNECT_TIMEOUT, READ_TIMEOUT),
-        user_agent_override=USER_AGENT,
-    ))
+_local = threading.local()
+
+
+def _session() -> requests.Session:
+    """This thread's session: its connection pools are reused across deliveries (keep-alive).
+
+    The SSRF guard is per request, not per session: the IP filter adapter resolves and checks the
+    host on every request and keys its pools by the checked address, so a reused connection is
+    always to an address that passed the check.
+    """
+    allow_loopback = bool(getattr(settings, "OUTBOUND_ALLOW_LOOPBACK", False))
+    session = getattr(_local, "sessions", {}).get(allow_loopback)
+    if session is None:
+        session = Manager(Config(
+            ip_filter_enable=True,
+            ip_filter_allow_loopback_ips=allow_loopback,
+            never_redirect=True,
+            default_timeout=(CONNECT_TIMEOUT, READ_TIMEOUT),
+            user_agent_override=USER_AGENT,
+        )).get_session()
+        session.trust_env = False  # proxy variables are ignored
+        _local.sessions = {**getattr(_local, "sessions", {}), allow_loopback: session}
+    return session
 
 
 def post(url: str, body: bytes, headers: dict[str, str]) -> Result:
     """POST ``body`` to ``url``; never raises for network trouble, returns it as ``Result.error``."""
     started = time.monotonic()
-    session = _manager().get_session()
-    session.trust_env = False  # proxy variables are ignored
     try:
-        with session:
-            response = session.post(url, data=body, headers={"Content-Type": "application/json", **headers},
-                                    stream=True, allow_redirects=False)
-            try:
-                raw = response.raw.read(MAX_BODY_BYTES, decode_content=True) or b""
-            finally:
-                response.close()
+        response = _session().post(url, data=body, headers={"Content-Type": "application/json", **headers},
+                                   stream=True, allow_redirects=False)
+        try:
+            raw = response.raw.read(MAX_BODY_BYTES, decode_content=True) or b""
+        finally:
+            # urllib3 put the connection back in the pool if the whole answer was read; if not,
+            # this drops it rather than reading the rest.
+            response.close()
     except InvalidIPAddress as exc:
         return Result(None, "", {}, _ms(started), f"refused: non-public address {exc}")
     except requests.Timeout:

@@ -67,6 +67,10 @@ class WebhookEndpoint(Target):
     secret = models.CharField(max_length=100, default=new_webhook_secret)
     previous_secret = models.CharField(max_length=100, blank=True)
     previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
+    # The ``sequence`` of the last delivery made for this endpoint: bumped at fan-out, in the same
+    # transaction as the Delivery rows, under this row's lock (so gapless and in commit order). Other
+    # writes to an endpoint must name their fields (update_fields): a stale full save() would set it back.
+    last_sequence = models.PositiveBigIntegerField(default=0)
 
     objects = TenantManager()
 
@@ -199,6 +203,7 @@ class Delivery(models.Model):
     recipient = models.CharField(max_length=254, blank=True)  # email address, for alert emails
     event_type = models.CharField(max_length=64)
     message_id = models.CharField(max_length=80)  # webhook-id: the same on every attempt
+    sequence = models.PositiveBigIntegerField(null=True, blank=True)  # per endpoint (webhooks only)
     dedupe_key = models.CharField(max_length=120, unique=True)
     body = models.TextField()  # serialized once; every attempt sends exactly these bytes
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)

@@ -1,8 +1,6 @@
 """Celery entry points of integrations: fan-out, one delivery, and the minute sweeper."""
 from __future__ import annotations
 
-import time
-
 from celery import shared_task
 
 from accounts.scoping import account_task
@@ -17,15 +15,14 @@ INLINE_BUDGET_SECONDS = 2.0
 @shared_task(name="integrations.fan_out_event", acks_late=True)
 @account_task
 def fan_out_event(account_id: int, event_id: int) -> int:
-    """Turn one event into Delivery rows and send or enqueue the due ones (``accounts.events`` calls this)."""
-    due = services.fan_out_event(event_id=event_id)
-    started = time.monotonic()
-    for delivery_id, inline in due:
-        if inline and time.monotonic() - started < INLINE_BUDGET_SECONDS:
-            services.deliver(delivery_id=delivery_id)
-        else:
-            enqueue_on_commit(deliver, account_id, delivery_id)
-    return len(due)
+    """Turn one event into Delivery rows, send the healthy webhooks itself, enqueue the rest (``accounts.events``)."""
+    out = services.fan_out_event(event_id=event_id)
+    left = services.send_claimed(deliveries=out.claimed, budget=INLINE_BUDGET_SECONDS)
+    for delivery_id in [*out.queued, *left]:
+        enqueue_on_commit(deliver, account_id, delivery_id)
+    if out.again:  # older events went first; this one's turn is next
+        enqueue_on_commit(fan_out_event, account_id, event_id)
+    return len(out.claimed) + len(out.queued)
 
 
 @shared_task(name="integrations.deliver", acks_late=True)

@@ -14,7 +14,7 @@ from integrations.services.config import (
     subscribe_zapier,
     unsubscribe_zapier,
 )
-from integrations.services.delivery import deliver, resend_delivery, send_test_message
+from integrations.services.delivery import deliver, resend_delivery, send_claimed, send_test_message
 from integrations.services.fanout import fan_out_event, matches, sweep
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "matches",
     "resend_delivery",
     "rotate_webhook_secret",
+    "send_claimed",
     "send_test_message",
     "subscribe_zapier",
     "sweep",

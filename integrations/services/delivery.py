@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -86,6 +86,55 @@ def deliver(*, delivery_id: int) -> str:
     return _classify(delivery, result)
 
 
+def send_claimed(*, deliveries: list[Delivery], budget: float) -> list[int]:
+    """Send webhook and Zapier deliveries the fan-out inserted already claimed; returns the ids left unsent.
+
+    Sends one after the other for at most ``budget`` seconds over this process's pooled connections.
+    Successes are recorded together (one statement for the attempt log and the deliveries); anything
+    else goes through the one-delivery rules. What the budget leaves is released (``pending``,
+    attempt undone) for a task each: the caller enqueues the returned ids.
+    """
+    started = time.monotonic()
+    sent: list[tuple[Delivery, http.Result]] = []
+    left: list[Delivery] = []
+    for delivery in deliveries:
+        if time.monotonic() - started >= budget:
+            left.append(delivery)
+            continue
+        result = http.post(_url(delivery), delivery.body.encode(), _headers(delivery))
+        if result.ok:
+            sent.append((delivery, result))
+        else:
+            _log_attempt(delivery, result)
+            _classify(delivery, result)
+    if sent:
+        _record_successes(sent, timezone.now())
+    if left:
+        Delivery.objects.filter(pk__in=[d.pk for d in left], status=Delivery.Status.SENDING).update(
+            status=Delivery.Status.PENDING, lease_until=None, attempts=F("attempts") - 1)
+    return [d.pk for d in left]
+
+
+def _record_successes(sent: list[tuple[Delivery, http.Result]], now) -> None:  # noqa: ANN001
+    """Mark the deliveries delivered and log their attempts in ONE statement (the hot path of fan-out:
+    the ORM's bulk_create + bulk_update cost four round trips)."""
+    values = ", ".join(["(%s::bigint, %s::integer, %s::integer, %s::text)"] * len(sent))
+    params: list = [x for d, r in sent for x in (d.pk, r.status_code, r.duration_ms, r.body[:2048])]
+    delivery, attempt = Delivery._meta.db_table, DeliveryAttempt._meta.db_table
+    sql = f"""
+        WITH done AS (
+            UPDATE {delivery} AS d SET status = %s, lease_until = NULL, next_attempt_at = NULL, delivered_at = %s,
+                   last_status_code = v.code, last_duration_ms = v.ms, last_response_excerpt = v.excerpt,
+                   last_error = ''
+              FROM (VALUES {values}) AS v(id, code, ms, excerpt)
+             WHERE d.id = v.id
+         RETURNING d.id, d.account_id, d.attempts, v.code, v.ms, v.excerpt)
+        INSERT INTO {attempt} (account_id, delivery_id, number, at, status_code, duration_ms, response_excerpt, error)
+        SELECT account_id, id, attempts, %s, code, ms, excerpt, '' FROM done"""  # noqa: S608 - table names only
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [Delivery.Status.DELIVERED, now, *params, now])
+
+
 def _url(delivery: Delivery) -> str:
     if delivery.endpoint_id:
         return delivery.endpoint.url
@@ -98,11 +147,13 @@ def _headers(delivery: Delivery) -> dict[str, str]:
     endpoint = delivery.endpoint
     if endpoint is None:
         return {}
+    # Both formats carry the id and the endpoint's sequence as headers; Delighted's body stays Delighted's.
+    extra = {"webhook-sequence": str(delivery.sequence)} if delivery.sequence is not None else {}
     if endpoint.format == WebhookEndpoint.Format.DELIGHTED:
-        return signing.delighted_headers(body=delivery.body, secret=endpoint.secret,
-                                         event_type=json.loads(delivery.body).get("event_type", ""))
-    return signing.standard_headers(message_id=delivery.message_id, timestamp=int(time.time()), body=delivery.body,
-                                    secrets=endpoint.secrets_at(timezone.now()))
+        return {"webhook-id": delivery.message_id, **extra, **signing.delighted_headers(
+            body=delivery.body, secret=endpoint.secret, event_type=json.loads(delivery.body).get("event_type", ""))}
+    return {**extra, **signing.standard_headers(message_id=delivery.message_id, timestamp=int(time.time()),
+                                                body=delivery.body, secrets=endpoint.secrets_at(timezone.now()))}
 
 
 def _log_attempt(delivery: Delivery, result: http.Result) -> None:

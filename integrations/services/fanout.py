@@ -2,17 +2,27 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from accounts.events import Event
-from accounts.scoping import cross_account
+from accounts.scoping import ScopeError, cross_account, current_account_id
 from integrations import payloads
-from integrations.models import AlertRoute, AlertRule, Delivery
+from integrations.models import (
+    AlertRoute,
+    AlertRule,
+    Delivery,
+    SlackIntegration,
+    WebhookEndpoint,
+    ZapierSubscription,
+)
+from integrations.services.delivery import LEASE
 from responses.models import Response
 from surveys.models import Person
 
@@ -64,10 +74,22 @@ def _alert_email_body(response: Response, rule: AlertRule) -> str:
     return payloads.dumps({"subject": subject, "text": text})
 
 
-def build_deliveries(event: Event) -> list[Delivery]:
-    """The Delivery rows an event makes (unsaved). Their dedupe keys make fan-out idempotent."""
+def build_deliveries(event: Event, endpoints: list[WebhookEndpoint] | None = None) -> list[Delivery]:
+    """The Delivery rows an event makes (unsaved). Their dedupe keys make fan-out idempotent.
+
+    ``endpoints`` are the account's active endpoints, locked by the caller: each webhook row takes
+    the next ``sequence`` of its endpoint (``last_sequence`` is bumped in memory; the caller saves it).
+    """
     account = event.account
+    if endpoints is None:
+        endpoints = list(account.webhook_endpoints.filter(is_active=True).order_by("pk"))
     kind = event.kind
+    endpoints = [e for e in endpoints if not e.events or kind in e.events]
+    # fan_out_event() annotates the event with which other destinations exist (saves empty queries)
+    subscriptions = (list(account.zapier_subscriptions.filter(event=kind, is_active=True))
+                     if getattr(event, "has_zapier", True) else [])
+    if not endpoints and not subscriptions and kind not in RESPONSE_KINDS:
+        return []  # nobody listens: skip loading the response
     response = person = None
     if event.payload.get("response_id"):  # response.*, case.created
         response = (account.responses.select_related("survey", "person", "account")
@@ -78,22 +100,25 @@ def build_deliveries(event: Event) -> list[Delivery]:
     if person is None and event.payload.get("person_id"):
         person = Person.objects.filter(account=account, pk=event.payload["person_id"]).first()
     data = payloads.event_object(event, response, person)
-    standard = payloads.standard_body(event_type=kind, data=data, account_slug=account.slug, sequence=event.pk,
-                                      at=event.created_at)
     common = {"account": account, "event": event, "event_type": kind}
     rows: list[Delivery] = []
-    for endpoint in account.webhook_endpoints.filter(is_active=True):
-        if (endpoint.events and kind not in endpoint.events) or (response and not matches(endpoint.filters, response)):
+    for endpoint in endpoints:
+        if response and not matches(endpoint.filters, response):
             continue
-        body = standard
-        if endpoint.format == endpoint.Format.DELIGHTED:
+        if endpoint.format == endpoint.Format.DELIGHTED:  # Delighted's body has no room: the header carries it
             body = payloads.delighted_body(kind=kind, event_id=event.pk, response=response, person=person,
                                            payload=event.payload)
             if body is None:
                 continue
+            endpoint.last_sequence += 1
+        else:
+            endpoint.last_sequence += 1
+            body = payloads.standard_body(event_type=kind, data=data, account_slug=account.slug,
+                                          sequence=endpoint.last_sequence, at=event.created_at)
         rows.append(Delivery(**common, channel=Delivery.Channel.WEBHOOK, endpoint=endpoint, body=body,
-                             message_id=f"evt_{event.pk}", dedupe_key=f"wh:{endpoint.pk}:e{event.pk}"))
-    for sub in account.zapier_subscriptions.filter(event=kind, is_active=True):
+                             sequence=endpoint.last_sequence, message_id=f"evt_{event.pk}",
+                             dedupe_key=f"wh:{endpoint.pk}:e{event.pk}"))
+    for sub in subscriptions:
         if response and not matches(sub.filters, response):
             continue
         rows.append(Delivery(**common, channel=Delivery.Channel.ZAPIER, zapier=sub, body=payloads.dumps(data),
@@ -102,12 +127,15 @@ def build_deliveries(event: Event) -> list[Delivery]:
         return rows
     # Slack and alerts speak once per response: an update posts only if the creation did not match
     # (typically a "has comment" filter, the comment arriving after the score).
-    for slack in account.slack_integrations.filter(is_active=True):
+    slacks = account.slack_integrations.filter(is_active=True) if getattr(event, "has_slack", True) else []
+    for slack in slacks:
         if matches(slack.filters, response):
             rows.append(Delivery(**common, channel=Delivery.Channel.SLACK, slack=slack,
                                  body=payloads.dumps(payloads.slack_message(response)),
                                  message_id=f"evt_{event.pk}", dedupe_key=f"slack:{slack.pk}:r{response.pk}"))
-    for rule in account.alert_rules.filter(is_active=True).select_related("slack").prefetch_related("members"):
+    rules = (account.alert_rules.filter(is_active=True).select_related("slack").prefetch_related("members")
+             if getattr(event, "has_alerts", True) else [])
+    for rule in rules:
         if not matches(rule.filters, response):
             continue
         if rule.send_email:
@@ -124,30 +152,101 @@ def build_deliveries(event: Event) -> list[Delivery]:
     return rows
 
 
-def fan_out_event(*, event_id: int) -> list[tuple[int, bool]]:
-    """Claim a pending event, write its deliveries and mark it done in one transaction.
+@dataclass
+class FanOut:
+    """What a fan-out left to do: ``claimed`` rows (``sending``, attempt 1, in memory with their
+    destination) for the fan-out task to send itself, ``queued`` ids that get a task each, and
+    ``again``: run the fan-out of this event once more."""
 
-    Returns ``(delivery id, inline)`` for the deliveries due now: ``inline`` marks webhook and
-    Zapier deliveries to destinations without recent failures, which the fan-out task may send
-    itself; the others (Slack pacing, email, failing endpoints) get their own task. A duplicate
-    task finds the event done, or locked by its twin, and does nothing.
+    claimed: list[Delivery] = field(default_factory=list)
+    queued: list[int] = field(default_factory=list)
+    again: bool = False  # a backlog of older events came first: this event is still pending
+
+
+EVENTS_PER_FAN_OUT = 50
+
+
+def _listeners() -> dict[str, Exists]:
+    """Annotations of an event: does its account have Zapier hooks for it, Slack, alert rules?"""
+    return {
+        "has_zapier": Exists(ZapierSubscription.objects.filter(account=OuterRef("account"), event=OuterRef("kind"),
+                                                               is_active=True)),
+        "has_slack": Exists(SlackIntegration.objects.filter(account=OuterRef("account"), is_active=True)),
+        "has_alerts": Exists(AlertRule.objects.filter(account=OuterRef("account"), is_active=True)),
+    }
+
+
+def fan_out_event(*, event_id: int) -> FanOut:
+    """Claim a pending event (and the account's earlier pending ones), write their deliveries, mark them done.
+
+    One transaction, run in the account's scope. It first locks the account's active endpoints, in
+    pk order: fan-outs of one account then take turns, and each endpoint's ``sequence`` follows
+    the order of the events (an earlier event still pending, whose own task is late, goes first).
+    Webhook and Zapier deliveries to destinations without recent failures are inserted already
+    claimed (``sending``, with a lease) for the fan-out task to send without a claim query; the
+    others (Slack pacing, email, failing endpoints) get a task each. If the task dies, the sweeper
+    releases the lease. A duplicate task finds the event done, or locked by its twin, and does nothing.
     """
+    account_id = current_account_id()
+    if account_id is None:
+        raise ScopeError("fan_out_event() runs in the scope of the event's account")
+    out = FanOut()
     with transaction.atomic():
-        # of=("self",): lock only the event row; locking the joined account row too would make
+        endpoints = list(WebhookEndpoint.objects.select_for_update(no_key=True)
+                         .filter(account=account_id, is_active=True).order_by("pk"))
+        before = {e.pk: e.last_sequence for e in endpoints}
+        # of=("self",): lock only the event rows; locking the joined account row too would make
         # concurrent fan-outs of one account skip each other's events.
-        event = (Event.objects.select_for_update(skip_locked=True, of=("self",)).select_related("account")
-                 .filter(pk=event_id, status=Event.Status.PENDING).first())
-        if event is None:
-            return []
-        rows = build_deliveries(event)
-        Delivery.objects.bulk_create(rows, ignore_conflicts=True)
-        Event.objects.filter(pk=event.pk).update(status=Event.Status.DONE, processed_at=timezone.now(),
-                                                 attempts=event.attempts + 1)
-        due = (Delivery.objects.filter(event=event, status=Delivery.Status.PENDING,
-                                       dedupe_key__in=[r.dedupe_key for r in rows])
-               .values_list("pk", "channel", "endpoint__failures").order_by("pk"))
-        return [(pk, channel == Delivery.Channel.ZAPIER or (channel == Delivery.Channel.WEBHOOK and not failures))
-                for pk, channel, failures in due]
+        # One query claims the event and the account's earlier pending ones, oldest first (at most
+        # EVENTS_PER_FAN_OUT: after a backlog, the rest in the next round), and says which other kinds
+        # of destination the account has.
+        events = list(Event.objects.select_for_update(skip_locked=True, of=("self",)).select_related("account")
+                      .filter(account=account_id, status=Event.Status.PENDING, pk__lte=event_id)
+                      .annotate(**_listeners()).order_by("pk")[:EVENTS_PER_FAN_OUT])
+        if not events:
+            return out  # done already, or its twin holds it
+        out.again = len(events) == EVENTS_PER_FAN_OUT and events[-1].pk != event_id
+        rows = [row for e in events for row in build_deliveries(e, endpoints)]
+        now = timezone.now()
+        lease = now + LEASE
+        for row in rows:
+            row.created_at = row.next_attempt_at = now
+            if row.channel == Delivery.Channel.ZAPIER or (row.channel == Delivery.Channel.WEBHOOK
+                                                          and not row.endpoint.failures):
+                row.status, row.attempts, row.lease_until = Delivery.Status.SENDING, 1, lease
+        # A dedupe key can already exist only for an event fanned out before (attempts > 0: replayed
+        # by hand) or for the once-per-response Slack and alert keys; only then pay for a savepoint.
+        may_conflict = any(e.attempts for e in events) or any(
+            r.channel in (Delivery.Channel.SLACK, Delivery.Channel.EMAIL) for r in rows)
+        if _insert(rows, savepoint=may_conflict):
+            out.claimed = [r for r in rows if r.status == Delivery.Status.SENDING]
+            out.queued = [r.pk for r in rows if r.status == Delivery.Status.PENDING]
+        else:
+            for row in rows:  # rows that already exist stay as they are; the new ones get a task each
+                row.pk, row.status, row.attempts, row.lease_until = None, Delivery.Status.PENDING, 0, None
+            Delivery.objects.bulk_create(rows, ignore_conflicts=True)
+            out.queued = list(Delivery.objects.filter(event__in=events, status=Delivery.Status.PENDING,
+                                                      dedupe_key__in=[r.dedupe_key for r in rows])
+                              .order_by("pk").values_list("pk", flat=True))
+        bumped = [e for e in endpoints if e.last_sequence != before[e.pk]]
+        if bumped:
+            WebhookEndpoint.objects.bulk_update(bumped, ["last_sequence"])
+        Event.objects.filter(pk__in=[e.pk for e in events]).update(
+            status=Event.Status.DONE, processed_at=now, attempts=F("attempts") + 1)
+    return out
+
+
+def _insert(rows: list[Delivery], *, savepoint: bool) -> bool:
+    """Insert the rows (their pks are set); False if one already existed (only checked with ``savepoint``)."""
+    if not savepoint:
+        Delivery.objects.bulk_create(rows)
+        return True
+    try:
+        with transaction.atomic():
+            Delivery.objects.bulk_create(rows)
+    except IntegrityError:
+        return False
+    return True
 
 
 def sweep() -> dict[str, int]:
