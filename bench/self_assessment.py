@@ -6,7 +6,9 @@
 One account gets N self-assessments (200,000 in full mode, 10,000 with --quick) by 50 agents over two
 years, plus N / 2 responses with an ``agent`` property; another account gets as many self-assessments
 (rows that must not be read). Then, in this process:
-- ``selectors.self_assessment_counts`` for a 365-day period: median and p95;
+- ``agent_selectors.self_assessment_counts`` for a 365-day period: median and p95;
+- ``agent_selectors.matched_pairs`` (each self-assessment ``T-<g>`` paired with the response whose ``ticket``
+  property is the same, for half of them, where their dates fall within 30 days): median and p95;
 - the raw SQL aggregate over the same rows (GROUP BY agent, survey, score): its median, and the ratio;
 - the agents page (customers' scores + self-assessments) through Django's test client: median and p95.
 Needs PostgreSQL. Uses (and replaces) accounts whose slug starts with ``bench-self-``.
@@ -38,7 +40,7 @@ from django.utils import timezone  # noqa: E402
 from accounts import services as account_services  # noqa: E402
 from accounts.models import Account  # noqa: E402
 from accounts.scoping import account_scope, cross_account  # noqa: E402
-from reports import selectors  # noqa: E402
+from reports import agent_selectors, selectors  # noqa: E402
 from reports.periods import Period  # noqa: E402
 from responses.rollups import rebuild_rollups  # noqa: E402
 
@@ -51,7 +53,8 @@ FROM generate_series(1, %(n)s) AS g
 INSERT_RESPONSES = """
 INSERT INTO responses_response (account_id, survey_id, score, comment, channel, properties, locale, suspected_bot,
                                 bot_reason, tags, created_at, updated_at, completed_at)
-SELECT %(account)s, %(survey)s, s.score, '', 'email', jsonb_build_object('agent', 'agent-' || (g %% 50)),
+SELECT %(account)s, %(survey)s, s.score, '', 'email',
+       jsonb_build_object('agent', 'agent-' || (g %% 50), 'ticket', 'T-' || g),
        'en', false, '', '[]'::jsonb, s.at, s.at, s.at
 FROM generate_series(1, %(n)s) AS g,
      LATERAL (SELECT floor(random() * 11)::int AS score, now() - (random() * interval '730 days') AS at, g AS k) AS s
@@ -98,7 +101,8 @@ def main() -> None:
     with cross_account():  # the bench replaces its own accounts; bulk SQL first (no ORM cascade over many rows)
         ids = list(Account.objects.filter(slug__startswith="bench-self-").values_list("pk", flat=True))
         with connection.cursor() as cursor:
-            for table in ("reports_selfassessment", "responses_answer", "responses_dailyrollup", "responses_response"):
+            for table in ("reports_selfassessment", "responses_answer", "responses_dailyrollup",
+                          "reports_segmentrollup", "responses_response"):
                 cursor.execute(f"DELETE FROM {table} WHERE account_id = ANY(%s)", [ids])  # noqa: S608
         Account.objects.filter(pk__in=ids).delete()
     owner, _ = get_user_model().objects.get_or_create(username="bench-self@example.com",
@@ -113,7 +117,7 @@ def main() -> None:
         period = Period(today - timedelta(days=364), today)
         scope = selectors.Scope(account, (survey,), period)
         start, end = period.bounds(account.tz)
-        ours = timed(lambda: selectors.self_assessment_counts(scope), runs)
+        ours = timed(lambda: agent_selectors.self_assessment_counts(scope), runs)
 
         def raw() -> None:
             with connection.cursor() as cursor:
@@ -121,6 +125,8 @@ def main() -> None:
                 cursor.fetchall()
 
         base = timed(raw, runs)
+        pairs = len(agent_selectors.matched_pairs(scope))
+        matching = timed(lambda: agent_selectors.matched_pairs(scope), max(5, runs // 4))
     client = Client()
     client.force_login(owner)
     first = client.get(f"/app/{account.slug}/reports/agents/?period=365d")
@@ -131,6 +137,8 @@ def main() -> None:
           f"p95 {p95(ours) * 1000:.1f} ms")
     print(f"raw SQL GROUP BY, same rows:      median {statistics.median(base) * 1000:.1f} ms; "
           f"ratio ours/raw {statistics.median(ours) / statistics.median(base):.2f}")
+    print(f"matched_pairs (365 days, {pairs:,} pairs by ticket): median {statistics.median(matching) * 1000:.1f} ms, "
+          f"p95 {p95(matching) * 1000:.1f} ms")
     print(f"agents page (customers + self):   median {statistics.median(page) * 1000:.1f} ms, "
           f"p95 {p95(page) * 1000:.1f} ms")
 

@@ -11,7 +11,11 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-Z95 = 1.959963984540054
+# The share and change helpers live one layer down (pure, shared with responses); re-exported here
+# because every metric is documented as reports.metrics.<name>.
+from accounts.stats import Z95, Change, Proportion, proportion, proportion_change  # noqa: F401
+from accounts.stats import change as _change
+
 EASY_MIN = 5  # CES 1-7: 5, 6, 7 are "easy"
 SATISFIED_MIN = 4  # CSAT 1-5: 4 and 5 are "satisfied"
 
@@ -38,32 +42,6 @@ def counts_from_scores(scores: Sequence[int]) -> list[int]:
 
 
 # --- proportions ---------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Proportion:
-    """A share ``successes / total`` with its 95% Wilson interval (all in 0..1; None when total is 0)."""
-
-    successes: int
-    total: int
-    value: float | None
-    low: float | None
-    high: float | None
-
-    @property
-    def percent(self) -> float | None:
-        return None if self.value is None else 100 * self.value
-
-
-def proportion(successes: int, total: int) -> Proportion:
-    """Share with a Wilson score interval: well-behaved for small samples and shares near 0 or 1."""
-    if total <= 0:
-        return Proportion(successes, 0, None, None, None)
-    p = successes / total
-    z2 = Z95 * Z95
-    centre = (p + z2 / (2 * total)) / (1 + z2 / total)
-    half = Z95 * math.sqrt(p * (1 - p) / total + z2 / (4 * total * total)) / (1 + z2 / total)
-    return Proportion(successes, total, p, max(0.0, centre - half), min(1.0, centre + half))
-
 
 def response_rate(*, responses: int, delivered: int) -> Proportion:
     """Responses received / invitations delivered (sent) over the same invitations."""
@@ -122,47 +100,9 @@ def nps(counts: Sequence[int]) -> Nps:
     return Nps(n, promoters, passives, detractors, 100 * (p - d), Z95 * se, se)
 
 
-@dataclass(frozen=True)
-class Change:
-    """The change of a metric between two periods and whether it is statistically significant."""
-
-    before: float | None
-    after: float | None
-    delta: float | None
-    z: float | None
-    p_value: float | None
-    significant: bool
-
-    @property
-    def direction(self) -> str:
-        if self.delta is None or not self.significant:
-            return "flat"
-        return "up" if self.delta > 0 else "down"
-
-
-def _change(before: float | None, after: float | None, se_before: float | None, se_after: float | None) -> Change:
-    if before is None or after is None:
-        return Change(before, after, None, None, None, False)
-    delta = after - before
-    se = math.sqrt((se_before or 0.0) ** 2 + (se_after or 0.0) ** 2)
-    if se == 0:
-        return Change(before, after, delta, None, None, False)
-    z = delta / se
-    p_value = math.erfc(abs(z) / math.sqrt(2))
-    return Change(before, after, delta, z, p_value, abs(z) >= Z95)
-
-
 def nps_change(before: Nps, after: Nps) -> Change:
     """Two independent samples: z = (NPS2 - NPS1) / sqrt(SE1^2 + SE2^2); significant when |z| >= 1.96."""
     return _change(before.score, after.score, before.standard_error, after.standard_error)
-
-
-def proportion_change(before: Proportion, after: Proportion) -> Change:
-    """Two-proportion z-test (unpooled standard errors), values in percent."""
-    def se(p: Proportion) -> float | None:
-        return None if p.value is None else 100 * math.sqrt(p.value * (1 - p.value) / p.total)
-
-    return _change(before.percent, after.percent, se(before), se(after))
 
 
 def mean_change(before: Mean, after: Mean) -> Change:
@@ -192,6 +132,19 @@ def mean_score(counts: Sequence[int]) -> Mean:
         return Mean(1, mean, None, None, None, None)
     variance = sum(k * (score - mean) ** 2 for score, k in enumerate(counts)) / (n - 1)
     sd = math.sqrt(variance)
+    se = sd / math.sqrt(n)
+    return Mean(n, mean, sd, se, mean - Z95 * se, mean + Z95 * se)
+
+
+def mean_of(values: Sequence[float]) -> Mean:
+    """Mean of raw values with a 95% interval (n - 1): e.g. the paired gaps self-assessed minus customer."""
+    n = len(values)
+    if n == 0:
+        return Mean(0, None, None, None, None, None)
+    mean = sum(values) / n
+    if n == 1:
+        return Mean(1, mean, None, None, None, None)
+    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
     se = sd / math.sqrt(n)
     return Mean(n, mean, sd, se, mean - Z95 * se, mean + Z95 * se)
 

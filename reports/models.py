@@ -90,7 +90,53 @@ class SelfAssessment(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["account", "agent", "created_at"])]
+        indexes = [models.Index(fields=["account", "agent", "created_at"]),
+                   models.Index(fields=["account", "interaction"], condition=~models.Q(interaction=""),
+                                name="selfassessment_interaction")]
 
     def __str__(self) -> str:
         return f"{self.agent}: {self.score}"
+
+
+class SegmentRollup(models.Model):
+    """Counts per (account, survey, day in the account's time zone, property key, property value): what
+    segment breakdowns and property filters read instead of raw rows.
+
+    Written in the response's transaction by ``responses.rollups`` (one upsert per response) for the
+    keys in ``ROLLUP_KEYS``; a response without the key counts under value ``""`` (shown "(none)"), so
+    every key's rows add up to the ``DailyRollup`` totals. Suspected bot traffic is left out.
+    """
+
+    # no index of its own: the unique constraint below leads with account
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="segment_rollups", db_index=False)
+    survey = models.ForeignKey("surveys.Survey", on_delete=models.CASCADE, related_name="segment_rollups")
+    day = models.DateField()
+    key = models.CharField(max_length=40)
+    value = models.CharField(max_length=200, blank=True)
+    s0 = models.IntegerField(default=0)
+    s1 = models.IntegerField(default=0)
+    s2 = models.IntegerField(default=0)
+    s3 = models.IntegerField(default=0)
+    s4 = models.IntegerField(default=0)
+    s5 = models.IntegerField(default=0)
+    s6 = models.IntegerField(default=0)
+    s7 = models.IntegerField(default=0)
+    s8 = models.IntegerField(default=0)
+    s9 = models.IntegerField(default=0)
+    s10 = models.IntegerField(default=0)
+    comments = models.IntegerField(default=0)
+
+    objects = TenantManager()
+
+    class Meta:
+        # Led by account; (survey, key, day) is the exact range of a breakdown (one key over a period), and a
+        # filter (one value) reads the same range.
+        constraints = [models.UniqueConstraint(fields=["account", "survey", "key", "day", "value"],
+                                               name="segment_rollup_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.survey_id} {self.day} {self.key}={self.value}"
+
+    @property
+    def counts(self) -> list[int]:
+        return [getattr(self, f"s{i}") for i in range(11)]

@@ -5,10 +5,12 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from accounts.models import Account
-from reports import charts, metrics, selectors, themes
+from reports import agent_selectors, charts, metrics, selectors, themes
+from reports.cache import cached_panel
 from reports.monthly import main_survey
 from reports.periods import Period, parse_period
 from surveys.models import SurveyKind
@@ -62,7 +64,7 @@ def parse_params(account: Account, params: dict, *, today: date) -> Params:
     period, preset = parse_period(params, today=today)
     bucket = params.get("bucket") if params.get("bucket") in ("week", "month") else (
         "week" if period.days <= 120 else "month")
-    keys = selectors.property_keys(account)
+    keys = cached_panel(account, "keys", (), lambda: selectors.property_keys(account))
     segment_key = params.get("segment") if params.get("segment") in keys else (keys[0] if keys else "source")
     filter_key = params.get("filter_key") if params.get("filter_key") in keys else ""
     return Params(survey, surveys, period, preset, bucket, filter_key, (params.get("filter_value") or "")[:200],
@@ -78,14 +80,25 @@ def _floor(kind: str) -> tuple[float | None, float | None]:
         else (None, None)
 
 
+def _panel_parts(p: Params, *extra: object) -> tuple:
+    """What a cached panel depends on besides the rollups (reports.cache adds the account and its version)."""
+    return (get_language(), p.survey.pk if p.survey else None, [(s.pk, s.kind, s.name) for s in p.surveys],
+            p.period.start, p.period.end, p.bucket, p.filter_key, p.filter_value, *extra)
+
+
 def overview(account: Account, p: Params) -> dict:
+    """The overview panels, cached until the account's rollups change (``reports.cache``)."""
+    return cached_panel(account, "overview", _panel_parts(p), lambda: build_overview(account, p))
+
+
+def build_overview(account: Account, p: Params) -> dict:
     """Headline of the chosen survey vs the previous period, trend, distribution, and all surveys side by side."""
     across = Table([_("Survey"), _("Metric"), _("Responses"), _("Value"), _("95% low"), _("95% high"),
                     _("Previous"), _("Change"), _("Significant"), _("Response rate %")])
     summaries = []
     filters = p.scope(account).filters
     grouped = {} if filters else selectors.counts_by_survey(account, p.surveys, p.period, p.period.previous())
-    rates = selectors.response_rates(account, p.surveys, p.period)
+    rates = selectors.response_rates(account, p.surveys, p.period, filters)
     for survey in p.surveys:
         if filters:
             scope = selectors.Scope(account, (survey,), p.period, filters)
@@ -137,10 +150,15 @@ def overview(account: Account, p: Params) -> dict:
 
 
 def segments(account: Account, p: Params) -> dict:
+    """The segments panels, cached until the account's rollups change (``reports.cache``)."""
+    return cached_panel(account, "segments", _panel_parts(p, p.segment_key), lambda: build_segments(account, p))
+
+
+def build_segments(account: Account, p: Params) -> dict:
     """Breakdown by a property, sorted by impact on the change vs the previous period, with drivers in words."""
     table = Table([_("Segment"), _("Responses"), _("Value"), _("95% low"), _("95% high"), _("Previous"),
                    _("Change"), _("Significant"), _("Rate effect"), _("Mix effect"), _("Impact"),
-                   _("Resolution rate %")])
+                   _("Resolution rate %"), _("Response rate %")])
     if p.survey is None:
         return {"rows": [], "tables": {"segments": table}}
     scope = p.scope(account)
@@ -151,7 +169,8 @@ def segments(account: Account, p: Params) -> dict:
                            _num(r.headline.high), _num(r.previous.value), _num(r.change.delta),
                            "yes" if r.change.significant else "no", _num(d.rate if d else None),
                            _num(d.mix if d else None), _num(d.total if d else None),
-                           _num(r.resolution.percent if r.resolution else None)])
+                           _num(r.resolution.percent if r.resolution else None),
+                           _num(r.response_rate.percent if r.response_rate else None)])
     overall_now = metrics.headline(p.survey.kind, selectors.score_counts(scope))
     overall_before = metrics.headline(p.survey.kind, selectors.score_counts(scope.with_period(p.period.previous())))
     bars = [(r.segment, round(r.headline.value or 0, 1), charts.BRAND) for r in rows if r.headline.total][:12]
@@ -181,14 +200,16 @@ def theme_page(account: Account, p: Params) -> dict:
 
 def agents(account: Account, p: Params) -> dict:
     scope = selectors.Scope(account, tuple(p.surveys), p.period, p.scope(account).filters)
-    cards = selectors.agent_scorecards(scope)
+    cards = agent_selectors.agent_scorecards(scope)
     surveys = [s for s in p.surveys if any(s.pk in c["scores"] or s.pk in c["self"] for c in cards)]
     self_surveys = [s for s in surveys if any(s.pk in c["self"] for c in cards)]
     table = Table([_("Agent"), _("Responses")] + [f"{s.name} ({metrics.headline(s.kind, [0] * 11).label})"
                                                    for s in surveys] + [_("Resolution rate %")]
                   + [column % {"survey": s.name} for s in self_surveys
                      for column in (_("%(survey)s: self-assessed mean"), _("%(survey)s: customers' mean"),
-                                    _("%(survey)s: gap (self - customers)"), _("%(survey)s: self-assessments"))])
+                                    _("%(survey)s: gap (self - customers)"), _("%(survey)s: self-assessments"),
+                                    _("%(survey)s: matched interactions"),
+                                    _("%(survey)s: matched gap (self - customer, per interaction)"))])
     for card in cards:
         card["cells"] = [card["scores"].get(s.pk) for s in surveys]
         card["self_cells"] = [card["self"].get(s.pk) for s in self_surveys]
@@ -197,8 +218,12 @@ def agents(account: Account, p: Params) -> dict:
                           + [_num(card["resolution"].percent) if card["resolution"] else ""]
                           + [value for c in card["self_cells"] for value in (
                               (_num(c.self_mean.value, 2), _num(c.customer_mean, 2), _num(c.gap, 2),
-                               c.self_mean.total) if c else ("", "", "", 0))])
-    return {"cards": cards, "card_surveys": surveys, "self_surveys": self_surveys, "tables": {"agents": table}}
+                               c.self_mean.total, len(c.matched.pairs) if c.matched else 0,
+                               _num(c.matched.gap.value, 2) if c.matched else "") if c
+                              else ("", "", "", 0, 0, ""))])
+    pairs = [pair for card in cards for c in card["self"].values() if c.matched for pair in c.matched.pairs]
+    return {"cards": cards, "card_surveys": surveys, "self_surveys": self_surveys, "tables": {"agents": table},
+            "pairs": pairs[:100], "pairs_total": len(pairs)}
 
 
 def chart_table(account: Account, p: Params, chart: str) -> Table:

@@ -1,7 +1,9 @@
 """Reads behind the report pages, exports and the monthly report.
 
-Unfiltered overviews and trends read ``DailyRollup`` (O(days)); a filter or breakdown by a response
-property (channel, agent, store...) needs the raw rows, aggregated in one GROUP BY in the database.
+Overviews, trends, breakdowns and one-property filters read the rollups (O(days)): ``DailyRollup``
+for the whole survey, its source channel or survey, ``SegmentRollup`` for a property in
+``SEGMENT_KEYS`` (channel, agent, store, plan, country). Other properties, and a filter on one
+property with a breakdown by another, read the raw rows in one GROUP BY in the database.
 """
 from __future__ import annotations
 
@@ -10,18 +12,21 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db import connection
+from django.db.models import Count, F, Q, QuerySet
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import TruncMonth, TruncWeek
 
 from accounts.models import Account
 from reports import metrics
+from reports.models import SegmentRollup
 from reports.periods import Period
 from responses.models import SCORE_COLUMNS, Answer, DailyRollup, Response
+from responses.rollups import SEGMENT_KEYS
 from surveys.models import Invitation, Survey
 
 # Response properties offered first in segment pickers; others are discovered from recent rows.
-COMMON_KEYS = ["channel", "agent", "store", "plan", "country"]
+COMMON_KEYS = list(SEGMENT_KEYS)
 SOURCE_KEY = "source"  # the technical channel of the response (email, link, widget...)
 SURVEY_KEY = "survey"
 
@@ -62,14 +67,6 @@ def property_keys(account: Account, *, sample: int = 200) -> list[str]:
     return found + [SOURCE_KEY, SURVEY_KEY]
 
 
-def _sum_columns() -> dict:
-    return {c: Sum(c) for c in SCORE_COLUMNS}
-
-
-def _counts_of(row: dict) -> list[int]:
-    return [row.get(c) or 0 for c in SCORE_COLUMNS]
-
-
 def raw_responses(scope: Scope) -> QuerySet[Response]:
     """The counted responses (no suspected bots) of a scope, with its property filters."""
     start, end = scope.period.bounds(scope.account.tz)
@@ -88,13 +85,66 @@ def _filter_kwargs(key: str, value: str) -> dict:
     return {f"properties__{key}": value}
 
 
+@dataclass(frozen=True)
+class RollupSource:
+    """Where a scope's counts live in the rollups: a table, a WHERE clause with its parameters (always
+    led by the scope's account), and the column a breakdown groups by."""
+
+    table: str
+    where: str
+    params: tuple
+    column: str
+
+    def sums(self, *group_by: str, select_params: tuple = ()) -> list[tuple]:
+        """``SELECT *group_by, sum(s0)..sum(s10) … GROUP BY *group_by``. Plain SQL: these reads are the
+        dashboards' hot path, and compiling the equivalent ORM aggregate cost more than running it."""
+        select = ", ".join([*group_by, _SUMS])
+        group = " GROUP BY " + ", ".join(str(i + 1) for i in range(len(group_by))) if group_by else ""
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {select} FROM {self.table} WHERE {self.where}{group}",  # noqa: S608
+                           (*select_params, *self.params))
+            return cursor.fetchall()
+
+
+_SUMS = ", ".join(f"coalesce(sum({c}), 0)" for c in SCORE_COLUMNS)
+
+
+def rollup_rows(scope: Scope, key: str | None = None) -> RollupSource | None:
+    """The rollup rows that answer a scope (and a breakdown by ``key``); None when only raw rows can (see
+    the module docstring)."""
+    survey_ids = scope.survey_ids
+    others = []
+    for fkey, fvalue in scope.filters:
+        if fkey == SURVEY_KEY:
+            survey_ids = [pk for pk in survey_ids if str(pk) == str(fvalue)]
+        else:
+            others.append((fkey, fvalue))
+    if len(others) > 1:
+        return None
+    fkey, fvalue = others[0] if others else (None, None)
+    # the account comes from the scope (the door), as in every query of this module
+    where = "account_id = %s AND survey_id = ANY(%s) AND day >= %s AND day <= %s"
+    params: tuple = (scope.account.pk, list(survey_ids), scope.period.start, scope.period.end)
+    dimension = {SOURCE_KEY: "channel", SURVEY_KEY: "survey_id", None: "survey_id"}
+    if fkey in (None, SOURCE_KEY) and key in (None, SOURCE_KEY, SURVEY_KEY):
+        if fkey:
+            where, params = f"{where} AND channel = %s", (*params, fvalue)
+        return RollupSource(DailyRollup._meta.db_table, where, params, dimension[key])
+    segment_key = fkey if fkey is not None else key
+    if segment_key not in SEGMENT_KEYS or (fkey is not None and key not in (None, fkey, SURVEY_KEY)):
+        return None
+    where, params = f"{where} AND key = %s", (*params, segment_key)
+    if fkey is not None:
+        where, params = f"{where} AND value = %s", (*params, str(fvalue)[:200])
+    return RollupSource(SegmentRollup._meta.db_table, where, params,
+                        "survey_id" if key in (None, SURVEY_KEY) else "value")
+
+
 def score_counts(scope: Scope) -> list[int]:
-    """Counts per score of the scope: rollups when unfiltered, one GROUP BY score otherwise."""
-    if not scope.filters:
-        row = DailyRollup.objects.filter(account=scope.account, survey_id__in=scope.survey_ids,
-                                         day__gte=scope.period.start, day__lte=scope.period.end
-                                         ).aggregate(**_sum_columns())
-        return _counts_of(row)
+    """Counts per score of the scope: from the rollups when they answer it, else one GROUP BY score."""
+    source = rollup_rows(scope)
+    if source is not None:
+        return [int(n) for n in source.sums()[0]]
     counts = metrics.empty_counts()
     for score, n in raw_responses(scope).values_list("score").annotate(n=Count("id")).order_by():
         counts[score] += n
@@ -104,26 +154,40 @@ def score_counts(scope: Scope) -> list[int]:
 def counts_by_survey(account: Account, surveys: Sequence[Survey], period: Period,
                      previous: Period) -> dict[int, tuple[list[int], list[int]]]:
     """Counts per score of each survey in ``period`` and in ``previous``: one query over the rollups."""
-    sums = {}
-    for label, p in (("now", period), ("before", previous)):
-        in_period = Q(day__gte=p.start, day__lte=p.end)
-        sums.update({f"{label}_{c}": Sum(c, filter=in_period) for c in SCORE_COLUMNS})
-    rows = (DailyRollup.objects.filter(account=account, survey_id__in=[s.pk for s in surveys],
-                                       day__gte=min(period.start, previous.start),
-                                       day__lte=max(period.end, previous.end))
-            .values("survey_id").annotate(**sums).order_by())
     out = {s.pk: (metrics.empty_counts(), metrics.empty_counts()) for s in surveys}
-    for row in rows:
-        out[row["survey_id"]] = ([row[f"now_{c}"] or 0 for c in SCORE_COLUMNS],
-                                 [row[f"before_{c}"] or 0 for c in SCORE_COLUMNS])
+    which = "CASE WHEN day >= %s AND day <= %s THEN 0 WHEN day >= %s AND day <= %s THEN 1 END"
+    source = RollupSource(DailyRollup._meta.db_table, "account_id = %s AND survey_id = ANY(%s) AND day >= %s "
+                          "AND day <= %s", (account.pk, [s.pk for s in surveys], min(period.start, previous.start),
+                                            max(period.end, previous.end)), "survey_id")
+    rows = source.sums("survey_id", which, select_params=(period.start, period.end, previous.start, previous.end))
+    for survey_id, index, *counts in rows:
+        if index is not None:
+            out[survey_id][index][:] = [int(n) for n in counts]
     return out
 
 
-def response_rates(account: Account, surveys: Sequence[Survey], period: Period) -> dict[int, metrics.Proportion]:
-    """Response rate of each survey for invitations sent in the period: one GROUP BY survey."""
+def delivered_invitations(account: Account, survey_ids: Sequence[int], period: Period,
+                          filters: Sequence[tuple[str, str]] = ()) -> QuerySet[Invitation]:
+    """Invitations sent in the period, of the segment the filters select: the segment of an invitation
+    is its own properties snapshot (the person's at the time of sending), its channel for ``source``."""
     start, end = period.bounds(account.tz)
-    rows = (account.invitations.filter(survey_id__in=[s.pk for s in surveys], status=Invitation.Status.SENT,
-                                       sent_at__gte=start, sent_at__lt=end)
+    qs = account.invitations.filter(survey_id__in=survey_ids, status=Invitation.Status.SENT,
+                                    sent_at__gte=start, sent_at__lt=end)
+    for key, value in filters:
+        if key == SOURCE_KEY:
+            qs = qs.filter(channel=value)
+        elif key == SURVEY_KEY:
+            qs = qs.filter(survey_id=value) if str(value).isdigit() else qs.none()
+        else:
+            qs = qs.filter(**{f"properties__{key}": value})
+    return qs
+
+
+def response_rates(account: Account, surveys: Sequence[Survey], period: Period,
+                   filters: Sequence[tuple[str, str]] = ()) -> dict[int, metrics.Proportion]:
+    """Response rate of each survey for invitations sent in the period (of the filtered segment):
+    one GROUP BY survey."""
+    rows = (delivered_invitations(account, [s.pk for s in surveys], period, filters)
             .values("survey_id").annotate(delivered=Count("id"), answered=Count("response")).order_by())
     found = {r["survey_id"]: r for r in rows}
     return {s.pk: metrics.response_rate(responses=found.get(s.pk, {}).get("answered", 0),
@@ -132,12 +196,10 @@ def response_rates(account: Account, surveys: Sequence[Survey], period: Period) 
 
 def trend(scope: Scope, *, bucket: str = "month") -> list[tuple[date, list[int]]]:
     """Counts per score for each week (Monday) or month of the period, oldest first, gaps included."""
-    if not scope.filters:
-        trunc = TruncMonth("day") if bucket == "month" else TruncWeek("day")
-        rows = (DailyRollup.objects.filter(account=scope.account, survey_id__in=scope.survey_ids,
-                                           day__gte=scope.period.start, day__lte=scope.period.end)
-                .annotate(b=trunc).values("b").annotate(**_sum_columns()).order_by("b"))
-        found = {_as_date(r["b"]): _counts_of(r) for r in rows}
+    source = rollup_rows(scope)
+    if source is not None:
+        trunc = "date_trunc('month', day)::date" if bucket == "month" else "date_trunc('week', day)::date"
+        found = {b: [int(n) for n in counts] for b, *counts in source.sums(trunc)}
     else:
         tz = scope.account.tz
         trunc = TruncMonth("created_at", tzinfo=tz) if bucket == "month" else TruncWeek("created_at", tzinfo=tz)
@@ -170,12 +232,23 @@ def buckets(period: Period, bucket: str) -> list[date]:
 
 
 def segment_counts(scope: Scope, key: str) -> dict[str, list[int]]:
-    """Counts per score for each value of a property (one GROUP BY over the raw rows)."""
+    """Counts per score for each value of a property: one GROUP BY over the rollups when they answer
+    it (``rollup_rows``), over the raw rows otherwise."""
+    names = {s.pk: s.name for s in scope.surveys}
+    source = rollup_rows(scope, key)
+    if source is not None:
+        out: dict[str, list[int]] = defaultdict(metrics.empty_counts)
+        for segment, *counts in source.sums(source.column):
+            if source.column == "survey_id":
+                segment = names.get(segment, segment)
+            target = out["(none)" if segment in (None, "") else str(segment)]
+            for score, n in enumerate(counts):
+                target[score] += n or 0
+        return {segment: counts for segment, counts in out.items() if any(counts)}
     qs = raw_responses(scope)
     if key == SOURCE_KEY:
         rows = qs.values_list("channel", "score")
     elif key == SURVEY_KEY:
-        names = {s.pk: s.name for s in scope.surveys}
         rows = ((names.get(sid, sid), score, n) for sid, score, n in
                 qs.values_list("survey_id", "score").annotate(n=Count("id")).order_by())
         return _fold(rows)
@@ -192,12 +265,26 @@ def _fold(rows: Iterable[tuple]) -> dict[str, list[int]]:
 
 
 def response_rate(scope: Scope) -> metrics.Proportion:
-    """Invitations sent in the period and how many of them got a response (any time since)."""
-    start, end = scope.period.bounds(scope.account.tz)
-    row = (scope.account.invitations.filter(survey_id__in=scope.survey_ids, status=Invitation.Status.SENT,
-                                            sent_at__gte=start, sent_at__lt=end)
+    """Invitations of the scope's segment sent in the period and how many of them got a response (any
+    time since)."""
+    row = (delivered_invitations(scope.account, scope.survey_ids, scope.period, scope.filters)
            .aggregate(delivered=Count("id"), answered=Count("response")))
     return metrics.response_rate(responses=row["answered"], delivered=row["delivered"])
+
+
+def response_rate_by_segment(scope: Scope, key: str) -> dict[str, metrics.Proportion]:
+    """Response rate of each value of ``key`` (the invitation's properties snapshot; its channel for
+    ``source``): one GROUP BY over the invitations sent in the period."""
+    qs = delivered_invitations(scope.account, scope.survey_ids, scope.period, scope.filters)
+    if key == SOURCE_KEY:
+        qs = qs.annotate(seg=F("channel"))
+    elif key == SURVEY_KEY:
+        qs = qs.annotate(seg=F("survey__name"))
+    else:
+        qs = qs.annotate(seg=KeyTextTransform(key, "properties"))
+    rows = qs.values("seg").annotate(delivered=Count("id"), answered=Count("response")).order_by()
+    return {("(none)" if r["seg"] in (None, "") else str(r["seg"])):
+            metrics.response_rate(responses=r["answered"], delivered=r["delivered"]) for r in rows}
 
 
 def _resolution_answers(scope: Scope) -> QuerySet[Answer]:
@@ -215,15 +302,16 @@ YES = Q(value=True) | Q(value="yes") | Q(value="Yes")
 
 def resolution_rate(scope: Scope) -> metrics.Proportion | None:
     """Share of "yes" to the resolution question; None when no survey in scope asks one."""
-    qs = _resolution_answers(scope)
-    row = qs.aggregate(answered=Count("id"), resolved=Count("id", filter=YES))
-    if not row["answered"] and not scope.account.questions.filter(survey_id__in=scope.survey_ids,
-                                                                  is_resolution=True).exists():
+    # Answers only count for a question flagged now, so no flagged question means no answers: skip them.
+    if not scope.account.questions.filter(survey_id__in=scope.survey_ids, is_resolution=True).exists():
         return None
+    row = _resolution_answers(scope).aggregate(answered=Count("id"), resolved=Count("id", filter=YES))
     return metrics.resolution_rate(resolved=row["resolved"], answered=row["answered"])
 
 
 def resolution_by_segment(scope: Scope, key: str) -> dict[str, metrics.Proportion]:
+    if not scope.account.questions.filter(survey_id__in=scope.survey_ids, is_resolution=True).exists():
+        return {}  # no flagged question, no answers (as in resolution_rate)
     qs = _resolution_answers(scope)
     if key in (SOURCE_KEY, SURVEY_KEY):
         field = "response__channel" if key == SOURCE_KEY else "response__survey__name"
@@ -246,6 +334,7 @@ class SegmentRow:
     driver: metrics.Driver | None
     sentence: str
     resolution: metrics.Proportion | None = None
+    response_rate: metrics.Proportion | None = None
 
 
 def segment_table(scope: Scope, key: str) -> list[SegmentRow]:
@@ -255,6 +344,7 @@ def segment_table(scope: Scope, key: str) -> list[SegmentRow]:
     before = segment_counts(scope.with_period(scope.period.previous()), key)
     drivers = {d.segment: d for d in metrics.decompose_change(scope.kind, before, now)}
     resolution = resolution_by_segment(scope, key)
+    rates = response_rate_by_segment(scope, key)
     rows = []
     for segment in set(now) | set(before):
         h1 = metrics.headline(scope.kind, now.get(segment, metrics.empty_counts()))
@@ -262,7 +352,7 @@ def segment_table(scope: Scope, key: str) -> list[SegmentRow]:
         driver = drivers.get(segment)
         rows.append(SegmentRow(segment, h1, h0, metrics.headline_change(h0, h1), driver,
                                metrics.describe_driver(driver, kind=scope.kind) if driver else "",
-                               resolution.get(segment)))
+                               resolution.get(segment), rates.get(segment)))
     return sorted(rows, key=lambda r: (-(abs(r.driver.total) if r.driver else 0), -r.headline.total))
 
 
@@ -285,63 +375,6 @@ def comments(scope: Scope, *, group: str = "", text: str = "", tag: str = "") ->
     if tag:
         qs = qs.filter(tags__contains=[tag])
     return qs.order_by("-created_at", "-id")
-
-
-def agent_scorecards(scope_all: Scope, *, key: str = "agent") -> list[dict]:
-    """Per agent: the headline of each survey (NPS, CES, CSAT...), the resolution rate and, where the agent
-    rated their own interactions, ``self[survey_pk]``: a ``SelfComparison`` with the customers' score."""
-    table: dict[str, dict] = defaultdict(lambda: {"scores": {}, "responses": 0, "resolution": None, "self": {}})
-    for survey in scope_all.surveys:
-        scope = Scope(scope_all.account, (survey,), scope_all.period, scope_all.filters)
-        for agent, counts in segment_counts(scope, key).items():
-            table[agent]["scores"][survey.pk] = metrics.headline(survey.kind, counts)
-            table[agent]["responses"] += sum(counts)
-    for agent, rate in resolution_by_segment(scope_all, key).items():
-        table[agent]["resolution"] = rate
-    customers = {agent: dict(row["scores"]) for agent, row in table.items()}
-    for (agent, survey_id), counts in self_assessment_counts(scope_all).items():
-        if scope_all.filters and agent not in customers:
-            continue  # a property filter selects agents through their responses
-        survey = next(s for s in scope_all.surveys if s.pk == survey_id)
-        table[agent]["self"][survey_id] = self_versus_customers(survey, counts, customers.get(agent, {}).get(survey_id))
-    return [{"agent": agent, **row} for agent, row in sorted(table.items(), key=lambda kv: -kv[1]["responses"])]
-
-
-@dataclass(frozen=True)
-class SelfComparison:
-    """An agent's self-assessed scores on one survey beside their customers' (same scale, same period)."""
-
-    survey: Survey
-    self_mean: metrics.Mean  # the mean self-assessed score with its interval
-    self_headline: metrics.Headline  # the survey's headline (NPS, % easy...) computed from the self-assessments
-    customer_mean: float | None  # the customers' mean score on the same scale
-    customer_headline: metrics.Headline | None
-
-    @property
-    def gap(self) -> float | None:
-        """Self-assessed mean minus the customers' mean: positive when the agent rates themself higher."""
-        if self.self_mean.value is None or self.customer_mean is None:
-            return None
-        return self.self_mean.value - self.customer_mean
-
-
-def self_versus_customers(survey: Survey, self_counts: Sequence[int],
-                          customer: metrics.Headline | None) -> SelfComparison:
-    return SelfComparison(survey, metrics.mean_score(self_counts), metrics.headline(survey.kind, self_counts),
-                          customer.mean if customer else None, customer)
-
-
-def self_assessment_counts(scope: Scope) -> dict[tuple[str, int], list[int]]:
-    """Counts per score of self-assessments per (agent, survey) in the scope's period: one GROUP BY."""
-    start, end = scope.period.bounds(scope.account.tz)
-    rows = (scope.account.self_assessments.filter(survey_id__in=scope.survey_ids, created_at__gte=start,
-                                                  created_at__lt=end)
-            .values_list("agent", "survey_id", "score").annotate(n=Count("id")).order_by())
-    out: dict[tuple[str, int], list[int]] = defaultdict(metrics.empty_counts)
-    for agent, survey_id, score, n in rows:
-        if 0 <= score < len(SCORE_COLUMNS):
-            out[(agent, survey_id)][score] += n
-    return dict(out)
 
 
 def score_counts_between(account: Account, surveys: Sequence[Survey], *, since=None, until=None) -> list[int]:

@@ -1,13 +1,73 @@
-"""Daily rollups, written in the response's transaction so dashboards cost O(days)."""
+"""Rollups written in the response's transaction, so dashboards cost O(days) instead of O(responses).
+
+Two tables: ``responses.DailyRollup`` (account, survey, local day, channel: counts per score) and
+``reports.SegmentRollup`` (account, survey, local day, property key, property value: counts per score)
+for the properties in ``SEGMENT_KEYS``. ``record_change()`` is the one call the capture path makes.
+"""
 from __future__ import annotations
 
+import functools
+import json
+import logging
+import threading
+import time
 from datetime import date, datetime
+from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.apps import apps
+from django.core.cache import cache
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 
 from accounts.models import Account
 from responses.models import SCORE_COLUMNS, DailyRollup, Response
+
+# Response properties rolled up per value (segment breakdowns and filters read them without raw rows).
+# A fixed, documented set keeps each key's rows complete (every counted response adds one row per key,
+# "" when it lacks the key) and the table small: these are low-cardinality by design; identifiers
+# such as a ticket id are not. Adding a key needs ``rebuild_rollups`` for the past (docs/metrics.md).
+SEGMENT_KEYS = ("channel", "agent", "store", "plan", "country")
+SEGMENT_VALUE_MAX = 200
+_COLUMNS = [*SCORE_COLUMNS, "comments"]
+logger = logging.getLogger("verbatim")
+_local = threading.local()  # .registered: account id -> the on-commit list its bump was registered in
+
+
+@functools.cache
+def _database_token() -> str:
+    """Which database this is (its OID): a recreated database (tests, a restore) reuses account ids, so
+    the version keys must not outlive it in Redis. One query per process."""
+    if connection.vendor != "postgresql":
+        return "0"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT oid FROM pg_database WHERE datname = current_database()")
+        return str(cursor.fetchone()[0])
+
+
+def rollup_version_key(account: Account) -> str:
+    return f"rollups:v:{_database_token()}:{account.pk}:{account.created_at.timestamp():.6f}"
+
+
+def bump_rollup_version(account: Account) -> None:
+    """Tell cached report panels (``reports.cache``) that this account's rollups changed. Best effort: a
+    lost bump leaves a panel stale for its TTL at most."""
+    try:
+        cache.set(rollup_version_key(account), time.time_ns(), timeout=None)
+    except Exception:  # noqa: BLE001 - the cache must never fail a response
+        logger.warning("rollup version bump failed for account %s", account.pk, exc_info=True)
+
+
+def _bump_now_and_on_commit(account: Account) -> None:
+    """Bump now (this process reads its own writes at once) and once more after the commit (a panel
+    cached by another process between the two saw the old rows). One on-commit bump per transaction."""
+    bump_rollup_version(account)
+    if not connection.in_atomic_block:
+        return
+    registered = _local.__dict__.setdefault("registered", {})
+    if registered.get(account.pk) is connection.run_on_commit:
+        return  # already registered in this transaction (Django replaces the list when it ends)
+    transaction.on_commit(lambda: bump_rollup_version(account), robust=True)
+    registered[account.pk] = connection.run_on_commit
 
 
 def rollup_day(account: Account, moment: datetime) -> date:
@@ -15,9 +75,19 @@ def rollup_day(account: Account, moment: datetime) -> date:
     return moment.astimezone(account.tz).date()
 
 
+def segment_value(properties: dict[str, Any] | None, key: str) -> str:
+    """A property value as the segment rollup stores it: text as is, numbers and booleans as JSON
+    (as PostgreSQL's ``->>`` prints them), missing or null as ""; cut to 200 characters."""
+    value = (properties or {}).get(key)
+    if value is None:
+        return ""
+    text = value if isinstance(value, str) else json.dumps(value)
+    return text[:SEGMENT_VALUE_MAX]
+
+
 def apply_to_rollup(*, account: Account, survey_id: int, day: date, channel: str, score: int,
                     has_comment: bool, sign: int) -> None:
-    """Add (sign=+1) or remove (sign=-1) one response from its rollup bucket, atomically."""
+    """Add (sign=+1) or remove (sign=-1) one response from its daily rollup bucket, atomically."""
     changes = {f"s{score}": F(f"s{score}") + sign}
     if has_comment:
         changes["comments"] = F("comments") + sign
@@ -33,6 +103,44 @@ def apply_to_rollup(*, account: Account, survey_id: int, day: date, channel: str
         DailyRollup.objects.filter(**key).update(**changes)
 
 
+def _segment_table() -> str:
+    # Looked up by name: the model lives in ``reports`` (which reads it), and ``responses`` must not import it.
+    return apps.get_model("reports", "SegmentRollup")._meta.db_table
+
+
+def apply_to_segment_rollups(*, account: Account, deltas: dict[tuple[int, date, str, str], list[int]]) -> None:
+    """Add each delta vector (s0..s10, comments) to its (survey, day, key, value) row in one upsert.
+
+    Rows are written in key order, so two transactions touching the same rows lock them in the same
+    order (no deadlock)."""
+    rows = [(k, d) for k, d in sorted(deltas.items()) if any(d)]
+    if not rows:
+        return
+    table = _segment_table()
+    columns = ", ".join(_COLUMNS)
+    one = "(" + ", ".join(["%s"] * (5 + len(_COLUMNS))) + ")"
+    params: list[Any] = []
+    for (survey_id, day, key, value), delta in rows:
+        params += [account.pk, survey_id, day, key, value, *delta]
+    updates = ", ".join(f"{c} = {table}.{c} + EXCLUDED.{c}" for c in _COLUMNS)
+    sql = (f"INSERT INTO {table} (account_id, survey_id, day, key, value, {columns}) "  # noqa: S608
+           f"VALUES {', '.join([one] * len(rows))} "
+           f"ON CONFLICT (account_id, survey_id, key, day, value) DO UPDATE SET {updates}")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def _segment_deltas(account: Account, response: Response, sign: int,
+                    into: dict[tuple[int, date, str, str], list[int]]) -> None:
+    day = rollup_day(account, response.created_at)
+    for key in SEGMENT_KEYS:
+        delta = into.setdefault((response.survey_id, day, key, segment_value(response.properties, key)),
+                                [0] * len(_COLUMNS))
+        delta[response.score] += sign
+        if response.comment:
+            delta[-1] += sign
+
+
 def counted(response: Response) -> bool:
     return not response.suspected_bot
 
@@ -42,32 +150,65 @@ def bucket(response: Response) -> tuple:
             bool(response.comment))
 
 
+def segment_bucket(response: Response) -> tuple:
+    return (*bucket(response), tuple(segment_value(response.properties, k) for k in SEGMENT_KEYS))
+
+
 def record_change(*, account: Account, before: Response | None, after: Response | None) -> None:
-    """Move one response between buckets: before is its state before the write, after its new state."""
-    if before is not None and after is not None and bucket(before) == bucket(after):
-        return  # same bucket: nothing to move (and no lock taken on the hot rollup row)
+    """Move one response between buckets: before is its state before the write, after its new state.
+
+    Same transaction as the response; stable signature for the capture path (``responses.services``)."""
+    if before is not None and after is not None and segment_bucket(before) == segment_bucket(after):
+        return  # same buckets: nothing to move (and no lock taken on the hot rollup rows)
+    if before is None or after is None or bucket(before) != bucket(after):
+        if before is not None and counted(before):
+            apply_to_rollup(account=account, survey_id=before.survey_id,
+                            day=rollup_day(account, before.created_at), channel=before.channel,
+                            score=before.score, has_comment=bool(before.comment), sign=-1)
+        if after is not None and counted(after):
+            apply_to_rollup(account=account, survey_id=after.survey_id, day=rollup_day(account, after.created_at),
+                            channel=after.channel, score=after.score, has_comment=bool(after.comment), sign=+1)
+    deltas: dict[tuple[int, date, str, str], list[int]] = {}
     if before is not None and counted(before):
-        apply_to_rollup(account=account, survey_id=before.survey_id, day=rollup_day(account, before.created_at),
-                        channel=before.channel, score=before.score, has_comment=bool(before.comment), sign=-1)
+        _segment_deltas(account, before, -1, deltas)
     if after is not None and counted(after):
-        apply_to_rollup(account=account, survey_id=after.survey_id, day=rollup_day(account, after.created_at),
-                        channel=after.channel, score=after.score, has_comment=bool(after.comment), sign=+1)
+        _segment_deltas(account, after, +1, deltas)
+    apply_to_segment_rollups(account=account, deltas=deltas)
+    if deltas:
+        _bump_now_and_on_commit(account)
+
+
+def _score_sums(alias: str = "") -> str:
+    prefix = f"{alias}." if alias else ""
+    sums = [f"count(*) FILTER (WHERE {prefix}score = {i})" for i in range(11)]
+    return ", ".join([*sums, f"count(*) FILTER (WHERE {prefix}comment <> '')"])
 
 
 @transaction.atomic
 def rebuild_rollups(*, account: Account) -> int:
-    """Recompute every rollup of an account from raw responses; returns the number of rows."""
+    """Recompute every rollup (daily and per segment) of an account from raw responses, in SQL;
+    returns the number of daily rollup rows."""
     DailyRollup.objects.filter(account=account).delete()
-    buckets: dict[tuple[int, date, str], DailyRollup] = {}
-    rows = (Response.objects.filter(account=account, suspected_bot=False)
-            .values_list("survey_id", "created_at", "channel", "score", "comment").iterator(chunk_size=5000))
-    for survey_id, created_at, channel, score, comment in rows:
-        key = (survey_id, rollup_day(account, created_at), channel)
-        rollup = buckets.get(key)
-        if rollup is None:
-            rollup = buckets[key] = DailyRollup(account=account, survey_id=survey_id, day=key[1], channel=channel)
-        setattr(rollup, SCORE_COLUMNS[score], getattr(rollup, SCORE_COLUMNS[score]) + 1)
-        if comment:
-            rollup.comments += 1
-    DailyRollup.objects.bulk_create(buckets.values(), batch_size=1000)
-    return len(buckets)
+    table = _segment_table()
+    columns = ", ".join(_COLUMNS)
+    local_day = "(r.created_at AT TIME ZONE %(tz)s)::date"
+    params = {"account": account.pk, "tz": account.time_zone, "keys": list(SEGMENT_KEYS),
+              "cut": SEGMENT_VALUE_MAX}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {DailyRollup._meta.db_table} (account_id, survey_id, day, channel, {columns}) "  # noqa: S608
+            f"SELECT r.account_id, r.survey_id, {local_day}, r.channel, {_score_sums('r')} "
+            "FROM responses_response r WHERE r.account_id = %(account)s AND NOT r.suspected_bot "
+            "GROUP BY r.account_id, r.survey_id, 3, r.channel", params)
+        daily = cursor.rowcount
+        cursor.execute(f"DELETE FROM {table} WHERE account_id = %(account)s", params)  # noqa: S608
+        cursor.execute(
+            f"INSERT INTO {table} (account_id, survey_id, day, key, value, {columns}) "  # noqa: S608
+            f"SELECT r.account_id, r.survey_id, {local_day}, k.key, "
+            "left(coalesce(r.properties ->> k.key, ''), %(cut)s), " + _score_sums('r') + " "
+            "FROM responses_response r CROSS JOIN unnest(%(keys)s::text[]) AS k(key) "
+            "WHERE r.account_id = %(account)s AND NOT r.suspected_bot "
+            "GROUP BY r.account_id, r.survey_id, 3, k.key, 5", params)
+    _bump_now_and_on_commit(account)
+    return daily
+

@@ -2,7 +2,7 @@ import datetime
 
 import factory
 
-from reports.models import MonthlyReport, ReportRecipient, SelfAssessment
+from reports.models import MonthlyReport, ReportRecipient, SegmentRollup, SelfAssessment
 from tests.factories.accounts import AccountFactory
 
 
@@ -30,3 +30,15 @@ class SelfAssessmentFactory(factory.django.DjangoModelFactory):
     survey = factory.SubFactory("tests.factories.surveys.SurveyFactory", account=factory.SelfAttribute("..account"))
     agent = "Ana"
     score = 8
+
+
+class SegmentRollupFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SegmentRollup
+
+    account = factory.SubFactory(AccountFactory)
+    survey = factory.SubFactory("tests.factories.surveys.SurveyFactory", account=factory.SelfAttribute("..account"))
+    day = factory.LazyFunction(datetime.date.today)
+    key = "plan"
+    value = "pro"
+    s9 = 1

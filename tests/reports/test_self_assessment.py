@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from accounts.scoping import account_scope
-from reports import selectors, services
+from reports import agent_selectors, selectors, services
 from reports.models import SelfAssessment
 from reports.periods import Period
 from tests.api.conftest import new_key
@@ -57,7 +57,7 @@ def last_30_days(account) -> Period:
 
 def test_scorecards_set_the_self_assessed_mean_beside_the_customers_mean_computed_by_hand(acme, rated):
     with account_scope(acme):
-        cards = {c["agent"]: c for c in selectors.agent_scorecards(
+        cards = {c["agent"]: c for c in agent_selectors.agent_scorecards(
             selectors.Scope(acme, (rated,), last_30_days(acme)))}
     ana = cards["Ana"]["self"][rated.pk]
     assert ana.self_mean.total == 3 and ana.self_mean.value == pytest.approx(9.0)  # (9 + 10 + 8) / 3
@@ -73,7 +73,7 @@ def test_scorecards_set_the_self_assessed_mean_beside_the_customers_mean_compute
 def test_a_longer_period_counts_the_older_self_assessment(acme, rated):
     with account_scope(acme):
         today = timezone.now().astimezone(acme.tz).date()
-        cards = {c["agent"]: c for c in selectors.agent_scorecards(
+        cards = {c["agent"]: c for c in agent_selectors.agent_scorecards(
             selectors.Scope(acme, (rated,), Period(today - timedelta(days=89), today)))}
     assert cards["Ana"]["self"][rated.pk].self_mean.value == pytest.approx(27 / 4)  # (9 + 10 + 8 + 0) / 4
 
@@ -99,7 +99,8 @@ def test_without_self_assessments_the_page_says_so(client, alice, nps_survey):
 
 def test_a_property_filter_keeps_only_the_agents_it_selects(acme, rated):
     with account_scope(acme):
-        cards = selectors.agent_scorecards(selectors.Scope(acme, (rated,), last_30_days(acme), (("agent", "Ana"),)))
+        cards = agent_selectors.agent_scorecards(
+            selectors.Scope(acme, (rated,), last_30_days(acme), (("agent", "Ana"),)))
     assert [c["agent"] for c in cards] == ["Ana"]
 
 

@@ -1,4 +1,4 @@
-"""rebuild_rollups: recompute the daily rollups of one account (or all) from raw responses."""
+"""rebuild_rollups: recompute the daily and segment rollups of one account (or all) from raw responses."""
 from __future__ import annotations
 
 from typing import Any
@@ -11,7 +11,7 @@ from responses.rollups import rebuild_rollups
 
 
 class Command(BaseCommand):
-    help = "Recompute DailyRollup rows from raw responses (per account, in the account's time zone)."
+    help = "Recompute DailyRollup and SegmentRollup rows from raw responses (per account, in the account's time zone)."
 
     def add_arguments(self, parser: Any) -> None:
         group = parser.add_mutually_exclusive_group(required=True)
@@ -28,4 +28,4 @@ class Command(BaseCommand):
         for account in accounts:
             with account_scope(account):
                 rows = rebuild_rollups(account=account)
-            self.stdout.write(f"{account.slug}: {rows} rollup rows")
+            self.stdout.write(f"{account.slug}: {rows} daily rollup rows (segment rollups rebuilt too)")
