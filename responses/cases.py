@@ -16,6 +16,7 @@ from smtplib import SMTPException
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.core.validators import validate_email
@@ -23,6 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts import sql
 from accounts.events import emit_event
 from accounts.models import Account, Membership, Role
 from accounts.scoping import account_scope
@@ -149,19 +151,39 @@ def rule_matches(rule: CaseRule, response: Response, group: str) -> bool:
 
 def route_case(*, account: Account, response: Response, settings_row: CaseSettings) -> tuple[Any, str]:
     """(assignee user, assignee email): the first routing rule whose property matches, else round-robin
-    among the team (owners, admins and members, by user id). ``settings_row`` must be locked."""
+    among the team (owners, admins and members, by user id).
+
+    Runs in the respondent's transaction, so its reads are hand-written SQL (``accounts/sql.py``)."""
     props = _properties(response)
-    for rule in account.routing_rules.select_related("assignee"):
+    rules = sql.fetch_instances(RoutingRule, f"SELECT {sql.select_list(RoutingRule, 'rr')} "  # noqa: S608 (identifiers from model metadata)
+                                "FROM responses_routingrule rr WHERE rr.account_id = %s ORDER BY rr.id", [account.pk])
+    for rule in rules:
         if _same(props.get(rule.property_name), rule.property_value):
             return rule.assignee, rule.assignee_email
-    team = list(get_user_model().objects.filter(memberships__account=account, memberships__role__in=TEAM_ROLES,
-                                                is_active=True).order_by("pk"))
+    user_model = get_user_model()
+    team = sql.fetch_instances(
+        user_model, f"SELECT {sql.select_list(user_model, 'u')} FROM {sql.quote(user_model._meta.db_table)} u "  # noqa: S608 (identifiers from model metadata)
+                    f"JOIN {sql.quote(Membership._meta.db_table)} m ON m.user_id = u.id "
+                    f"WHERE m.account_id = %s AND m.role IN ({', '.join(['%s'] * len(TEAM_ROLES))}) AND u.is_active "
+                    "ORDER BY u.id", [account.pk, *TEAM_ROLES])
     if not team:
         return None, ""
-    user = team[settings_row.round_robin_cursor % len(team)]
-    settings_row.round_robin_cursor += 1
-    settings_row.save(update_fields=["round_robin_cursor"])
-    return user, ""
+    return team[_next_turn(account, settings_row) % len(team)], ""
+
+
+def _next_turn(account: Account, settings_row: CaseSettings) -> int:
+    """The round-robin cursor, advanced by one. A counter in the cache (Redis), so concurrent answers
+    never queue on a row lock for it; seeded from the stored cursor, and the key carries the settings'
+    random seed so a reused account id never inherits an old counter. Without the cache: the row lock."""
+    key = f"cases:rr:{account.pk}:{settings_row.holdout_seed}"
+    try:
+        cache.add(key, settings_row.round_robin_cursor, timeout=None)
+        return cache.incr(key) - 1
+    except Exception:  # cache down (or the key evicted between add and incr): the database keeps the turn
+        logger.warning("round-robin counter unavailable; using the settings row lock", exc_info=True)
+    row = CaseSettings.objects.select_for_update().get(pk=settings_row.pk)
+    CaseSettings.objects.filter(pk=row.pk).update(round_robin_cursor=row.round_robin_cursor + 1)
+    return row.round_robin_cursor
 
 
 def _in_hours(local: datetime, settings_row: CaseSettings) -> bool:
@@ -218,23 +240,42 @@ def holdout_draw(*, seed: str, response_id: int, percent: int) -> bool:
     return int(digest[:8], 16) % 10000 < percent * 100
 
 
+def _active_rules(account: Account) -> list[CaseRule]:
+    query = (f"SELECT {sql.select_list(CaseRule, 'r')} FROM responses_caserule r "  # noqa: S608 (model metadata)
+             "WHERE r.account_id = %s AND r.active ORDER BY r.created_at, r.id")
+    return sql.fetch_instances(CaseRule, query, [account.pk])
+
+
+def _settings_row(account: Account) -> CaseSettings:
+    query = (f"SELECT {sql.select_list(CaseSettings, 'cs')} "  # noqa: S608 (model metadata)
+             "FROM responses_casesettings cs WHERE cs.account_id = %s")
+    rows = sql.fetch_instances(CaseSettings, query, [account.pk])
+    if rows:
+        return rows[0]
+    case_settings(account)  # an account set up before cases existed: create its row and default rule
+    return _settings_row(account)
+
+
 def open_case_for_response(*, response: Response, now: datetime | None = None, created: bool = False) -> Case | None:
     """Open a case if a rule matches and the response has none yet (called in the response's transaction).
 
     Detractor cases of an account running a holdout experiment are randomly held out: recorded,
     never assigned, hidden from the inbox. Emits ``case.created``. ``created``: the response is new in
-    this transaction (so it cannot have a case yet).
+    this transaction (so it cannot have a case yet). On the respondent's hot path: hand-written SQL.
     """
     if response.suspected_bot or (not created and Case.objects.filter(response=response).exists()):
         return None
     account = response.account
-    settings_row = case_settings(account)
     group = response.survey.group_of(response.score)
-    rule = next((r for r in account.case_rules.filter(active=True) if rule_matches(r, response, group)), None)
+    rules = _active_rules(account)
+    if not rules and not CaseSettings.objects.filter(account=account).exists():
+        case_settings(account)  # first use: create the settings and the default rule
+        rules = _active_rules(account)
+    rule = next((r for r in rules if rule_matches(r, response, group)), None)
     if rule is None:
         return None
     now = now or timezone.now()
-    settings_row = CaseSettings.objects.select_for_update().get(pk=settings_row.pk)  # round-robin cursor
+    settings_row = _settings_row(account)
     experiment = settings_row.holdout_percent > 0 and group == ScoreGroup.DETRACTOR
     holdout = experiment and holdout_draw(seed=settings_row.holdout_seed, response_id=response.pk,
                                           percent=settings_row.holdout_percent)
@@ -242,12 +283,13 @@ def open_case_for_response(*, response: Response, now: datetime | None = None, c
     if not holdout:
         assignee, email = route_case(account=account, response=response, settings_row=settings_row)
         due_at = compute_due_at(account=account, settings_row=settings_row, group=group, start=response.created_at)
-    case = Case.objects.create(account=account, response=response, person_id=response.person_id, rule=rule,
-                               group=group, assignee=assignee, assignee_email=email, due_at=due_at,
-                               experiment=experiment, holdout=holdout, created_at=now, updated_at=now)
-    CaseEvent.objects.create(account=account, case=case, kind="opened", created_at=now, data={
+    case = Case(account=account, response=response, person_id=response.person_id, rule=rule, group=group,
+                assignee=assignee, assignee_email=email, due_at=due_at, experiment=experiment, holdout=holdout,
+                created_at=now, updated_at=now)
+    sql.save_new([case])
+    sql.save_new([CaseEvent(account=account, case=case, kind="opened", created_at=now, data={
         "rule": rule.name, "assignee": case.assignee_label, "due_at": due_at.isoformat() if due_at else None,
-        "holdout": holdout})
+        "holdout": holdout})])
     emit_event(account, "case.created", {"case_id": case.pk, "response_id": response.pk, "group": group,
                                          "holdout": holdout, "due_at": due_at.isoformat() if due_at else None})
     return case

@@ -2,16 +2,18 @@
 from __future__ import annotations
 
 import copy
+import functools
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts import sql
 from accounts.events import emit_event
 from accounts.models import hash_secret
 from accounts.scoping import cross_account
@@ -36,30 +38,66 @@ class LinkGone(Exception):
     """The invitation's link expired or was cancelled (410)."""
 
 
+@functools.cache
+def _token_sql() -> str:
+    from accounts.models import Account
+
+    return (f"SELECT {sql.select_list(Invitation, 'i')}, {sql.select_list(Survey, 's')}, "  # noqa: S608 (identifiers from model metadata)
+            f"{sql.select_list(Account, 'a')}, {sql.select_list(Person, 'p')} "
+            "FROM surveys_invitation i JOIN surveys_survey s ON s.id = i.survey_id AND s.account_id = i.account_id "
+            "JOIN accounts_account a ON a.id = i.account_id "
+            "JOIN surveys_person p ON p.id = i.person_id AND p.account_id = i.account_id "
+            "WHERE i.token_hash = %s")
+
+
 def invitation_for_token(raw: str) -> Invitation:
     """The invitation a respondent link opens: the respondent door into the tenant scope.
 
     Looks the token up by its SHA-256 across accounts (no scope exists before the token names
     one); the caller then enters ``account_scope(invitation.account)``. Raises ``LinkUnknown``
     or ``LinkGone`` (expired or cancelled; an answered invitation stays editable while its
-    response's edit window is open).
+    response's edit window is open). One hand-written query (the hot path: ``accounts/sql.py``)
+    returns the invitation with its survey, account and person.
     """
+    from accounts.models import Account
+
     if not raw or len(raw) > 128:
         raise LinkUnknown
-    with cross_account():  # the token is the door: nothing names the account before it
-        invitation = (Invitation.objects.select_related("account", "survey", "person")
-                      .filter(token_hash=hash_secret(raw)).first())
-        if invitation is None:
-            raise LinkUnknown
-        if invitation.status == Invitation.Status.CANCELLED:
-            raise LinkGone
-        now = timezone.now()
-        if invitation.token_expires_at is not None and invitation.token_expires_at <= now:
+    with connection.cursor() as cursor:  # the token is the door: nothing names the account before it
+        cursor.execute(_token_sql(), [hash_secret(raw)])
+        row = cursor.fetchone()
+    if row is None:
+        raise LinkUnknown
+    invitation = sql.instance(Invitation, row)
+    offset = sql.width(Invitation)
+    survey = sql.instance(Survey, row, offset)
+    offset += sql.width(Survey)
+    account = sql.instance(Account, row, offset)
+    person = sql.instance(Person, row, offset + sql.width(Account))
+    survey.account = invitation.account = person.account = account  # one account object for the whole request
+    invitation.survey, invitation.person = survey, person
+    if invitation.status == Invitation.Status.CANCELLED:
+        raise LinkGone
+    now = timezone.now()
+    if invitation.token_expires_at is not None and invitation.token_expires_at <= now:
+        with cross_account():
             response = Response.objects.filter(invitation=invitation).only("pk", "created_at").first()
-            if response is None or not editable(response, account=invitation.account, now=now):
-                raise LinkGone
-    invitation.survey.account = invitation.account  # one account object for the whole request
+        if response is None or not editable(response, account=account, now=now):
+            raise LinkGone
     return invitation
+
+
+def survey_questions(survey: Survey) -> list[Question]:
+    """The survey's extra questions in order, read once per request (cached on the instance)."""
+    cached = getattr(survey, "_questions_cache", None)
+    if cached is None:
+        cached = survey._questions_cache = sql.fetch_instances(
+            Question, f"SELECT {sql.select_list(Question, 'q')} FROM surveys_question q "  # noqa: S608 (identifiers from model metadata)
+                      "WHERE q.survey_id = %s AND q.account_id = %s ORDER BY q.position, q.id",
+            [survey.pk, survey.account_id])
+        for question in cached:
+            question.survey = survey
+    return cached
 
 
 def editable(response: Response, *, account: Any, now: Any = None) -> bool:
@@ -128,9 +166,18 @@ class _Write:
 
 
 def _locked_response(invitation: Invitation) -> Response | None:
-    """Lock the invitation row, then read its response: concurrent posts for one token serialize here."""
-    Invitation.objects.select_for_update().filter(pk=invitation.pk).values_list("pk", flat=True).first()
-    return Response.objects.filter(invitation=invitation).first()
+    """Lock the invitation row, then read its response: concurrent posts for one token serialize here.
+
+    Two statements on purpose: under READ COMMITTED the read needs a snapshot taken after the lock
+    was granted, or it misses the response the lock holder just committed."""
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id FROM surveys_invitation WHERE id = %s AND account_id = %s{lock}",  # noqa: S608 (model metadata)
+                       [invitation.pk, invitation.account_id])
+        cursor.execute(f"SELECT {sql.select_list(Response, 'r')} FROM responses_response r "  # noqa: S608 (model metadata)
+                       "WHERE r.invitation_id = %s AND r.account_id = %s", [invitation.pk, invitation.account_id])
+        row = cursor.fetchone()
+    return sql.instance(Response, row) if row else None
 
 
 def _write_score(*, survey: Survey, value: int, invitation: Invitation | None, existing: Response | None,
@@ -139,13 +186,14 @@ def _write_score(*, survey: Survey, value: int, invitation: Invitation | None, e
     """Create the response or change the existing one (one row write); no rollup, no event yet."""
     account = survey.account
     if existing is None:
-        response = Response.objects.create(
+        response = Response(
             account=account, survey=survey, invitation=invitation, person=person, score=value,
             comment=comment or "", channel=invitation.channel if invitation else channel,
             properties={**(invitation.properties if invitation else {}), **properties},
             locale=locale or survey.locale, suspected_bot=suspected_bot, bot_reason=bot_reason[:100],
             created_at=now, updated_at=now, completed_at=now if complete else None,
         )
+        sql.save_new([response])
         return _Write(response=response, before=None, changed=True)
     existing.account, existing.survey = account, survey
     before = copy.copy(existing)
@@ -176,7 +224,8 @@ def _finish(write: _Write, *, now: Any) -> None:
     response, account = write.response, write.response.account
     if write.before is None:
         if response.person_id is not None:
-            Person.objects.filter(pk=response.person_id).update(last_responded_at=now)
+            sql.execute("UPDATE surveys_person SET last_responded_at = %s WHERE id = %s AND account_id = %s",
+                        [sql.prep(Person, "last_responded_at", now), response.person_id, account.pk])
         emit_event(account, "response.created", {"response_id": response.pk})
     elif write.changed:
         emit_event(account, "response.updated", {"response_id": response.pk})
@@ -276,7 +325,7 @@ def clean_answer(question: Question, raw: Any) -> tuple[Any, str] | None:
 def _clean_answers(*, survey: Survey, group: str, answers: dict[Any, Any], answered: set[int],
                    complete: bool) -> tuple[dict[int, tuple[Any, str] | None], dict[str, str]]:
     """Validate answers for a score group; ``answered``: questions that already have an answer."""
-    questions = {q.pk: q for q in survey.questions.all()}
+    questions = {q.pk: q for q in survey_questions(survey)}
     cleaned: dict[int, tuple[Any, str] | None] = {}
     errors: dict[str, str] = {}
     for key, raw in (answers or {}).items():
@@ -325,7 +374,7 @@ def _apply_answers(*, response: Response, cleaned: dict[int, tuple[Any, str] | N
             answer.save(update_fields=["value", "other_text", "updated_at"])
             changed = True
     if new:
-        Answer.objects.bulk_create(new)
+        sql.save_new(new)
         changed = True
     return changed
 
