@@ -71,16 +71,21 @@ def fetch_instances(model: type[M], sql: str, params: Sequence[Any]) -> list[M]:
 
 
 @functools.cache
-def _insert_sql(model: type[models.Model], attnames: tuple[str, ...], rows: int) -> str:
+def _insert_sql(model: type[models.Model], attnames: tuple[str, ...], rows: int, conflict: tuple[str, ...] = ()) -> str:
     by_attname = {f.attname: f for f in _fields(model)}
     cols = ", ".join(quote(by_attname[a].column) for a in attnames)
     one = "(" + ", ".join(["%s"] * len(attnames)) + ")"
-    return (f"INSERT INTO {quote(model._meta.db_table)} ({cols}) VALUES {', '.join([one] * rows)} "  # noqa: S608 (identifiers from model metadata)
-            f"RETURNING {quote(model._meta.pk.column)}")
+    on_conflict = (f"ON CONFLICT ({', '.join(quote(by_attname[a].column) for a in conflict)}) DO NOTHING "
+                   if conflict else "")
+    return (f"INSERT INTO {quote(model._meta.db_table)} ({cols}) VALUES {', '.join([one] * rows)} "  # noqa: S608 (model metadata)
+            f"{on_conflict}RETURNING {quote(model._meta.pk.column)}")
 
 
-def insert(model: type[models.Model], rows: Iterable[dict[str, Any]]) -> list[int]:
-    """INSERT rows (dicts of attname -> Python value, same keys in each) in one statement; their ids."""
+def insert(model: type[models.Model], rows: Iterable[dict[str, Any]], *, conflict: tuple[str, ...] = ()) -> list[int]:
+    """INSERT rows (dicts of attname -> Python value, same keys in each) in one statement; their ids.
+
+    ``conflict``: attnames of a unique constraint; a row that would break it is skipped
+    (``ON CONFLICT DO NOTHING``) and has no id in the result."""
     rows = list(rows)
     if not rows:
         return []
@@ -88,7 +93,7 @@ def insert(model: type[models.Model], rows: Iterable[dict[str, Any]]) -> list[in
     by_attname = {f.attname: f for f in _fields(model)}
     params = [by_attname[a].get_db_prep_save(row[a], connection) for row in rows for a in attnames]
     with connection.cursor() as cursor:
-        cursor.execute(_insert_sql(model, attnames, len(rows)), params)
+        cursor.execute(_insert_sql(model, attnames, len(rows), conflict), params)
         return [r[0] for r in cursor.fetchall()]
 
 
@@ -115,10 +120,26 @@ def save_new(objs: Sequence[M]) -> Sequence[M]:
     if not objs:
         return objs
     model = type(objs[0])
-    fields = [f for f in _fields(model) if not f.primary_key]
-    rows = [{f.attname: f.pre_save(obj, True) for f in fields} for obj in objs]
+    rows = [_row(obj) for obj in objs]
     for obj, pk in zip(objs, insert(model, rows), strict=True):
-        obj.pk = pk
-        obj._state.adding = False
-        obj._state.db = connection.alias
+        _saved(obj, pk)
     return objs
+
+
+def save_new_unless_conflict(obj: models.Model, conflict: tuple[str, ...]) -> bool:
+    """INSERT one new instance unless a row with the same ``conflict`` attnames (a unique constraint)
+    exists: True and its pk set when inserted, False when skipped (nothing written)."""
+    ids = insert(type(obj), [_row(obj)], conflict=conflict)
+    if ids:
+        _saved(obj, ids[0])
+    return bool(ids)
+
+
+def _row(obj: models.Model) -> dict[str, Any]:
+    return {f.attname: f.pre_save(obj, True) for f in _fields(type(obj)) if not f.primary_key}
+
+
+def _saved(obj: models.Model, pk: Any) -> None:
+    obj.pk = pk
+    obj._state.adding = False
+    obj._state.db = connection.alias

@@ -180,19 +180,41 @@ def _locked_response(invitation: Invitation) -> Response | None:
     return sql.instance(Response, row) if row else None
 
 
+def _new_response(*, survey: Survey, value: int, invitation: Invitation | None, person: Person | None,
+                  comment: str | None, channel: str, properties: dict[str, Any], locale: str, suspected_bot: bool,
+                  bot_reason: str, now: Any, complete: bool) -> Response:
+    return Response(
+        account=survey.account, survey=survey, invitation=invitation, person=person, score=value,
+        comment=comment or "", channel=invitation.channel if invitation else channel,
+        properties={**(invitation.properties if invitation else {}), **properties},
+        locale=locale or survey.locale, suspected_bot=suspected_bot, bot_reason=bot_reason[:100],
+        created_at=now, updated_at=now, completed_at=now if complete else None,
+    )
+
+
+def _insert_first(*, survey: Survey, value: int, invitation: Invitation, person: Person | None,
+                  comment: str | None, properties: dict[str, Any], locale: str, suspected_bot: bool,
+                  bot_reason: str, now: Any, complete: bool = False) -> _Write | None:
+    """The first answer to an invitation, without taking its lock: INSERT unless the invitation
+    already has a response (its unique index makes a concurrent first answer wait, then skip).
+    None when one exists: the caller takes the locked path and updates it."""
+    response = _new_response(survey=survey, value=value, invitation=invitation, person=person, comment=comment,
+                             channel="", properties=properties, locale=locale, suspected_bot=suspected_bot,
+                             bot_reason=bot_reason, now=now, complete=complete)
+    if sql.save_new_unless_conflict(response, ("invitation_id",)):
+        return _Write(response=response, before=None, changed=True)
+    return None
+
+
 def _write_score(*, survey: Survey, value: int, invitation: Invitation | None, existing: Response | None,
                  person: Person | None, comment: str | None, channel: str, properties: dict[str, Any], locale: str,
                  suspected_bot: bool, bot_reason: str, automatic: bool, now: Any, complete: bool = False) -> _Write:
     """Create the response or change the existing one (one row write); no rollup, no event yet."""
     account = survey.account
     if existing is None:
-        response = Response(
-            account=account, survey=survey, invitation=invitation, person=person, score=value,
-            comment=comment or "", channel=invitation.channel if invitation else channel,
-            properties={**(invitation.properties if invitation else {}), **properties},
-            locale=locale or survey.locale, suspected_bot=suspected_bot, bot_reason=bot_reason[:100],
-            created_at=now, updated_at=now, completed_at=now if complete else None,
-        )
+        response = _new_response(survey=survey, value=value, invitation=invitation, person=person, comment=comment,
+                                 channel=channel, properties=properties, locale=locale, suspected_bot=suspected_bot,
+                                 bot_reason=bot_reason, now=now, complete=complete)
         sql.save_new([response])
         return _Write(response=response, before=None, changed=True)
     existing.account, existing.survey = account, survey
@@ -253,13 +275,18 @@ def record_response(*, survey: Survey, score: Any, invitation: Invitation | None
     comment = clean_comment(comment)
     properties = clean_properties(properties)
     now = timezone.now()
-    existing = None
+    existing, write = None, None
     if invitation is not None:
-        existing = _locked_response(invitation)
         person = person or invitation.person
-    write = _write_score(survey=survey, value=value, invitation=invitation, existing=existing, person=person,
-                         comment=comment, channel=channel, properties=properties, locale=locale,
-                         suspected_bot=suspected_bot, bot_reason=bot_reason, automatic=automatic, now=now)
+        write = _insert_first(survey=survey, value=value, invitation=invitation, person=person, comment=comment,
+                              properties=properties, locale=locale, suspected_bot=suspected_bot,
+                              bot_reason=bot_reason, now=now)
+        if write is None:
+            existing = _locked_response(invitation)
+    if write is None:
+        write = _write_score(survey=survey, value=value, invitation=invitation, existing=existing, person=person,
+                             comment=comment, channel=channel, properties=properties, locale=locale,
+                             suspected_bot=suspected_bot, bot_reason=bot_reason, automatic=automatic, now=now)
     _finish(write, now=now)
     return write.response
 
@@ -519,6 +546,16 @@ def submit_response(*, survey: Survey, score: Any, invitation: Invitation | None
     comment = _collect(errors, clean_comment, comment)
     properties = _collect(errors, clean_properties, properties) or {}
     now = timezone.now()
+    if invitation is not None and value is not None and not errors:
+        cleaned, answer_errors = _clean_answers(survey=survey, group=survey.group_of(value), answers=answers or {},
+                                                answered=set(), complete=True)
+        write = None if answer_errors else _insert_first(
+            survey=survey, value=value, invitation=invitation, person=invitation.person, comment=comment,
+            properties=properties, locale=locale, suspected_bot=False, bot_reason="", now=now, complete=True)
+        if write is not None:  # the first answer: no lock, no earlier answers to compare with
+            _apply_answers(response=write.response, cleaned=cleaned, existing={}, now=now)
+            _finish(write, now=now)
+            return write.response
     existing, answered = None, {}
     if invitation is not None:
         existing = _locked_response(invitation)
