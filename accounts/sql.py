@@ -143,3 +143,18 @@ def _saved(obj: models.Model, pk: Any) -> None:
     obj.pk = pk
     obj._state.adding = False
     obj._state.db = connection.alias
+
+
+def from_json(model: type[M], data: dict[str, Any]) -> M:
+    """A ``model`` instance from a row PostgreSQL rendered as JSON (``row_to_json`` / ``json_agg``):
+    every value goes through its field's ``to_python`` (times, dates and decimals arrive as text)."""
+    values = {}
+    for field in _fields(model):
+        if field.column in data:
+            value = data[field.column]
+            values[field.attname] = value if value is None or field.get_internal_type() == "JSONField" \
+                else field.to_python(value)
+    obj = model(**values)
+    obj._state.adding = False
+    obj._state.db = connection.alias
+    return obj

@@ -11,6 +11,7 @@ import logging
 import secrets
 import zoneinfo
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from smtplib import SMTPException
 from typing import Any
@@ -149,26 +150,18 @@ def rule_matches(rule: CaseRule, response: Response, group: str) -> bool:
     return not rule.property_name or _same(_properties(response).get(rule.property_name), rule.property_value)
 
 
-def route_case(*, account: Account, response: Response, settings_row: CaseSettings) -> tuple[Any, str]:
+def route_case(*, account: Account, response: Response, settings_row: CaseSettings,
+               context: CaseContext | None = None) -> tuple[Any, str]:
     """(assignee user, assignee email): the first routing rule whose property matches, else round-robin
-    among the team (owners, admins and members, by user id).
-
-    Runs in the respondent's transaction, so its reads are hand-written SQL (``accounts/sql.py``)."""
+    among the team (owners, admins and members, by user id)."""
+    context = context or case_context(account)
     props = _properties(response)
-    rules = sql.fetch_instances(RoutingRule, f"SELECT {sql.select_list(RoutingRule, 'rr')} "  # noqa: S608 (identifiers from model metadata)
-                                "FROM responses_routingrule rr WHERE rr.account_id = %s ORDER BY rr.id", [account.pk])
-    for rule in rules:
+    for rule in context.routing_rules:
         if _same(props.get(rule.property_name), rule.property_value):
             return rule.assignee, rule.assignee_email
-    user_model = get_user_model()
-    team = sql.fetch_instances(
-        user_model, f"SELECT {sql.select_list(user_model, 'u')} FROM {sql.quote(user_model._meta.db_table)} u "  # noqa: S608 (identifiers from model metadata)
-                    f"JOIN {sql.quote(Membership._meta.db_table)} m ON m.user_id = u.id "
-                    f"WHERE m.account_id = %s AND m.role IN ({', '.join(['%s'] * len(TEAM_ROLES))}) AND u.is_active "
-                    "ORDER BY u.id", [account.pk, *TEAM_ROLES])
-    if not team:
+    if not context.team:
         return None, ""
-    return team[_next_turn(account, settings_row) % len(team)], ""
+    return context.team[_next_turn(account, settings_row) % len(context.team)], ""
 
 
 def _next_turn(account: Account, settings_row: CaseSettings) -> int:
@@ -240,20 +233,53 @@ def holdout_draw(*, seed: str, response_id: int, percent: int) -> bool:
     return int(digest[:8], 16) % 10000 < percent * 100
 
 
-def _active_rules(account: Account) -> list[CaseRule]:
-    query = (f"SELECT {sql.select_list(CaseRule, 'r')} FROM responses_caserule r "  # noqa: S608 (model metadata)
-             "WHERE r.account_id = %s AND r.active ORDER BY r.created_at, r.id")
-    return sql.fetch_instances(CaseRule, query, [account.pk])
+@dataclass
+class CaseContext:
+    """What opening a case reads: the settings row (None before first use), active rules, routing rules
+    and the team, in rule / id order."""
+
+    settings_row: CaseSettings | None
+    rules: list[CaseRule]
+    routing_rules: list[RoutingRule]
+    team: list[Any]
 
 
-def _settings_row(account: Account) -> CaseSettings:
-    query = (f"SELECT {sql.select_list(CaseSettings, 'cs')} "  # noqa: S608 (model metadata)
-             "FROM responses_casesettings cs WHERE cs.account_id = %s")
-    rows = sql.fetch_instances(CaseSettings, query, [account.pk])
-    if rows:
-        return rows[0]
-    case_settings(account)  # an account set up before cases existed: create its row and default rule
-    return _settings_row(account)
+def case_context(account: Account) -> CaseContext:
+    """Everything ``open_case_for_response`` reads, in one statement on PostgreSQL (it runs in every
+    respondent's transaction; hand-written SQL, ``accounts/sql.py``), four elsewhere."""
+    user_model = get_user_model()
+    users, memberships = sql.quote(user_model._meta.db_table), sql.quote(Membership._meta.db_table)
+    roles = ", ".join(["%s"] * len(TEAM_ROLES))
+    team_sql = (f"FROM {users} u JOIN {memberships} m ON m.user_id = u.id "
+                f"WHERE m.account_id = %s AND m.role IN ({roles}) AND u.is_active")
+    if sql.connection.vendor == "postgresql":
+        with sql.connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT (SELECT row_to_json(cs) FROM responses_casesettings cs WHERE cs.account_id = %s), "  # noqa: S608 (model metadata)
+                "(SELECT json_agg(r ORDER BY r.created_at, r.id) FROM responses_caserule r "
+                " WHERE r.account_id = %s AND r.active), "
+                "(SELECT json_agg(rr ORDER BY rr.id) FROM responses_routingrule rr WHERE rr.account_id = %s), "
+                f"(SELECT json_agg(json_build_object('id', u.id, 'email', u.email, 'username', u.username) "
+                f" ORDER BY u.id) {team_sql})",
+                [account.pk, account.pk, account.pk, account.pk, *TEAM_ROLES])
+            settings_json, rules, routes, team = cursor.fetchone()
+        return CaseContext(
+            settings_row=sql.from_json(CaseSettings, settings_json) if settings_json else None,
+            rules=[sql.from_json(CaseRule, r) for r in rules or []],
+            routing_rules=[sql.from_json(RoutingRule, r) for r in routes or []],
+            team=[sql.from_json(user_model, u) for u in team or []])
+    rows = sql.fetch_instances(CaseSettings, f"SELECT {sql.select_list(CaseSettings, 'cs')} "  # noqa: S608 (model metadata)
+                                             "FROM responses_casesettings cs WHERE cs.account_id = %s", [account.pk])
+    return CaseContext(
+        settings_row=rows[0] if rows else None,
+        rules=sql.fetch_instances(CaseRule, f"SELECT {sql.select_list(CaseRule, 'r')} "  # noqa: S608 (model metadata)
+                                            "FROM responses_caserule r WHERE r.account_id = %s AND r.active "
+                                            "ORDER BY r.created_at, r.id", [account.pk]),
+        routing_rules=sql.fetch_instances(RoutingRule, f"SELECT {sql.select_list(RoutingRule, 'rr')} "  # noqa: S608 (model metadata)
+                                                       "FROM responses_routingrule rr WHERE rr.account_id = %s "
+                                                       "ORDER BY rr.id", [account.pk]),
+        team=sql.fetch_instances(user_model, f"SELECT {sql.select_list(user_model, 'u')} {team_sql} "  # noqa: S608 (model metadata)
+                                             "ORDER BY u.id", [account.pk, *TEAM_ROLES]))
 
 
 def open_case_for_response(*, response: Response, now: datetime | None = None, created: bool = False) -> Case | None:
@@ -267,21 +293,21 @@ def open_case_for_response(*, response: Response, now: datetime | None = None, c
         return None
     account = response.account
     group = response.survey.group_of(response.score)
-    rules = _active_rules(account)
-    if not rules and not CaseSettings.objects.filter(account=account).exists():
+    context = case_context(account)
+    if context.settings_row is None:
         case_settings(account)  # first use: create the settings and the default rule
-        rules = _active_rules(account)
-    rule = next((r for r in rules if rule_matches(r, response, group)), None)
+        context = case_context(account)
+    rule = next((r for r in context.rules if rule_matches(r, response, group)), None)
     if rule is None:
         return None
     now = now or timezone.now()
-    settings_row = _settings_row(account)
+    settings_row = context.settings_row
     experiment = settings_row.holdout_percent > 0 and group == ScoreGroup.DETRACTOR
     holdout = experiment and holdout_draw(seed=settings_row.holdout_seed, response_id=response.pk,
                                           percent=settings_row.holdout_percent)
     assignee, email, due_at = None, "", None
     if not holdout:
-        assignee, email = route_case(account=account, response=response, settings_row=settings_row)
+        assignee, email = route_case(account=account, response=response, settings_row=settings_row, context=context)
         due_at = compute_due_at(account=account, settings_row=settings_row, group=group, start=response.created_at)
     case = Case(account=account, response=response, person_id=response.person_id, rule=rule, group=group,
                 assignee=assignee, assignee_email=email, due_at=due_at, experiment=experiment, holdout=holdout,
