@@ -219,7 +219,7 @@ def token_page(request: HttpRequest, token: str) -> HttpResponse:
                 return json_errors(exc)
             return JsonResponse({"id": response.pk, "score": response.score, "group": response.group,
                                  "thanks_url": reverse("respond:thanks", kwargs={"token": token})})
-        questions = list(survey.questions.all())
+        questions = services.survey_questions(survey)
         answers = answers_from_post(request.POST, questions)
         score = parse_score(request.POST.get("score"))
         try:

@@ -50,6 +50,14 @@ def _token_sql() -> str:
             "WHERE i.token_hash = %s")
 
 
+@functools.cache
+def _token_sql_with_questions() -> str:
+    """PostgreSQL: the survey's questions ride along as JSON (one round trip for the whole door)."""
+    select, rest = _token_sql().split(" FROM surveys_invitation ", 1)
+    return (f"{select}, (SELECT json_agg(q ORDER BY q.position, q.id) FROM surveys_question q "  # noqa: S608 (model metadata)
+            f"WHERE q.survey_id = s.id AND q.account_id = s.account_id) FROM surveys_invitation {rest}")
+
+
 def invitation_for_token(raw: str) -> Invitation:
     """The invitation a respondent link opens: the respondent door into the tenant scope.
 
@@ -63,8 +71,9 @@ def invitation_for_token(raw: str) -> Invitation:
 
     if not raw or len(raw) > 128:
         raise LinkUnknown
+    with_questions = connection.vendor == "postgresql"
     with connection.cursor() as cursor:  # the token is the door: nothing names the account before it
-        cursor.execute(_token_sql(), [hash_secret(raw)])
+        cursor.execute(_token_sql_with_questions() if with_questions else _token_sql(), [hash_secret(raw)])
         row = cursor.fetchone()
     if row is None:
         raise LinkUnknown
@@ -75,6 +84,10 @@ def invitation_for_token(raw: str) -> Invitation:
     account = sql.instance(Account, row, offset)
     person = sql.instance(Person, row, offset + sql.width(Account))
     survey.account = invitation.account = person.account = account  # one account object for the whole request
+    if with_questions:
+        survey._questions_cache = [sql.from_json(Question, q) for q in row[-1] or []]
+        for question in survey._questions_cache:
+            question.survey = survey
     invitation.survey, invitation.person = survey, person
     if invitation.status == Invitation.Status.CANCELLED:
         raise LinkGone
