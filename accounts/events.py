@@ -67,5 +67,10 @@ def emit_event(account: Account, kind: str, payload: dict[str, Any]) -> Event:
     """Write an Event row in the caller's transaction; fan it out after commit."""
     event = Event(account=account, kind=kind, payload=payload)
     sql.save_new([event])  # a raw INSERT: the outbox write is on the respondent's hot path
-    transaction.on_commit(lambda: _publish(event.pk, account.pk), robust=True)
+    publish_on_commit(account.pk, event.pk)
     return event
+
+
+def publish_on_commit(account_id: int, event_id: int) -> None:
+    """Fan out an Event row written by hand-made SQL (``emit_event`` does this itself) after commit."""
+    transaction.on_commit(lambda: _publish(event_id, account_id), robust=True)

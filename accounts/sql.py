@@ -120,26 +120,28 @@ def save_new(objs: Sequence[M]) -> Sequence[M]:
     if not objs:
         return objs
     model = type(objs[0])
-    rows = [_row(obj) for obj in objs]
+    rows = [row_values(obj) for obj in objs]
     for obj, pk in zip(objs, insert(model, rows), strict=True):
-        _saved(obj, pk)
+        mark_saved(obj, pk)
     return objs
 
 
 def save_new_unless_conflict(obj: models.Model, conflict: tuple[str, ...]) -> bool:
     """INSERT one new instance unless a row with the same ``conflict`` attnames (a unique constraint)
     exists: True and its pk set when inserted, False when skipped (nothing written)."""
-    ids = insert(type(obj), [_row(obj)], conflict=conflict)
+    ids = insert(type(obj), [row_values(obj)], conflict=conflict)
     if ids:
-        _saved(obj, ids[0])
+        mark_saved(obj, ids[0])
     return bool(ids)
 
 
-def _row(obj: models.Model) -> dict[str, Any]:
+def row_values(obj: models.Model) -> dict[str, Any]:
+    """attname -> value of every concrete field but the pk, as an INSERT of ``obj`` would write them."""
     return {f.attname: f.pre_save(obj, True) for f in _fields(type(obj)) if not f.primary_key}
 
 
-def _saved(obj: models.Model, pk: Any) -> None:
+def mark_saved(obj: models.Model, pk: Any) -> None:
+    """Record that ``obj`` now exists in the database with primary key ``pk``."""
     obj.pk = pk
     obj._state.adding = False
     obj._state.db = connection.alias

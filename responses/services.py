@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts import sql
-from accounts.events import emit_event
+from accounts.events import emit_event, publish_on_commit
 from accounts.models import hash_secret
 from accounts.scoping import cross_account
 from responses import rollups
@@ -176,6 +176,7 @@ class _Write:
     response: Response
     before: Response | None
     changed: bool
+    side_effects_done: bool = False  # the person and event writes went with the INSERT (PostgreSQL)
 
 
 def _locked_response(invitation: Invitation) -> Response | None:
@@ -207,16 +208,56 @@ def _new_response(*, survey: Survey, value: int, invitation: Invitation | None, 
 
 def _insert_first(*, survey: Survey, value: int, invitation: Invitation, person: Person | None,
                   comment: str | None, properties: dict[str, Any], locale: str, suspected_bot: bool,
-                  bot_reason: str, now: Any, complete: bool = False) -> _Write | None:
+                  bot_reason: str, now: Any, complete: bool = False,
+                  answers: dict[int, tuple[Any, str] | None] | None = None) -> _Write | None:
     """The first answer to an invitation, without taking its lock: INSERT unless the invitation
     already has a response (its unique index makes a concurrent first answer wait, then skip).
     None when one exists: the caller takes the locked path and updates it."""
     response = _new_response(survey=survey, value=value, invitation=invitation, person=person, comment=comment,
                              channel="", properties=properties, locale=locale, suspected_bot=suspected_bot,
                              bot_reason=bot_reason, now=now, complete=complete)
+    if connection.vendor == "postgresql":
+        return _insert_first_pg(response, answers or {}, now)
     if sql.save_new_unless_conflict(response, ("invitation_id",)):
         return _Write(response=response, before=None, changed=True)
     return None
+
+
+def _insert_first_pg(response: Response, answers: dict[int, tuple[Any, str] | None], now: Any) -> _Write | None:
+    """PostgreSQL: the response, its answers, the person's ``last_responded_at`` and the
+    ``response.created`` event in one statement (data-modifying CTEs); nothing at all when the
+    invitation already has a response."""
+    account_id = response.account_id
+    row = sql.row_values(response)
+    cols = ", ".join(sql.quote(Response._meta.get_field(a).column) for a in row)
+    params: list[Any] = [sql.prep(Response, a, v) for a, v in row.items()]
+    answer_rows = [(qid, result) for qid, result in answers.items() if result is not None]
+    parts = [f"resp AS (INSERT INTO responses_response ({cols}) VALUES ({', '.join(['%s'] * len(row))}) "  # noqa: S608 (model metadata)
+             "ON CONFLICT (invitation_id) DO NOTHING RETURNING id)"]
+    if answer_rows:
+        values = ", ".join(["(%s, %s::jsonb, %s)"] * len(answer_rows))
+        parts.append("ans AS (INSERT INTO responses_answer (account_id, response_id, question_id, value, other_text, "  # noqa: S608 (model metadata)
+                     f"updated_at) SELECT %s, resp.id, v.qid, v.value, v.other, %s FROM resp, (VALUES {values}) "
+                     "AS v(qid, value, other))")
+        params += [account_id, sql.prep(Answer, "updated_at", now)]
+        for qid, (value, other) in answer_rows:
+            params += [qid, sql.prep(Answer, "value", value), other]
+    if response.person_id is not None:
+        parts.append("per AS (UPDATE surveys_person SET last_responded_at = %s FROM resp "
+                     "WHERE surveys_person.id = %s AND surveys_person.account_id = %s)")
+        params += [sql.prep(Person, "last_responded_at", now), response.person_id, account_id]
+    parts.append("ev AS (INSERT INTO accounts_event (account_id, kind, payload, status, attempts, created_at) "
+                 "SELECT %s, 'response.created', jsonb_build_object('response_id', resp.id), 'pending', 0, %s "
+                 "FROM resp RETURNING id)")
+    params += [account_id, sql.prep(Response, "created_at", now)]
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH {', '.join(parts)} SELECT resp.id, ev.id FROM resp, ev", params)  # noqa: S608 (model metadata)
+        ids = cursor.fetchone()
+    if ids is None:
+        return None
+    sql.mark_saved(response, ids[0])
+    publish_on_commit(account_id, ids[1])
+    return _Write(response=response, before=None, changed=True, side_effects_done=True)
 
 
 def _write_score(*, survey: Survey, value: int, invitation: Invitation | None, existing: Response | None,
@@ -257,7 +298,9 @@ def _finish(write: _Write, *, now: Any) -> None:
     """The side effects of a write: person, event, and last the rollup (its row is the hot one, so
     it is locked for the shortest time: from here to the commit)."""
     response, account = write.response, write.response.account
-    if write.before is None:
+    if write.side_effects_done:
+        pass
+    elif write.before is None:
         if response.person_id is not None:
             sql.execute("UPDATE surveys_person SET last_responded_at = %s WHERE id = %s AND account_id = %s",
                         [sql.prep(Person, "last_responded_at", now), response.person_id, account.pk])
@@ -564,9 +607,11 @@ def submit_response(*, survey: Survey, score: Any, invitation: Invitation | None
                                                 answered=set(), complete=True)
         write = None if answer_errors else _insert_first(
             survey=survey, value=value, invitation=invitation, person=invitation.person, comment=comment,
-            properties=properties, locale=locale, suspected_bot=False, bot_reason="", now=now, complete=True)
+            properties=properties, locale=locale, suspected_bot=False, bot_reason="", now=now, complete=True,
+            answers=cleaned)
         if write is not None:  # the first answer: no lock, no earlier answers to compare with
-            _apply_answers(response=write.response, cleaned=cleaned, existing={}, now=now)
+            if not write.side_effects_done:
+                _apply_answers(response=write.response, cleaned=cleaned, existing={}, now=now)
             _finish(write, now=now)
             return write.response
     existing, answered = None, {}
