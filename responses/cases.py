@@ -26,7 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts import sql
-from accounts.events import emit_event
+from accounts.events import Event, emit_event, publish_on_commit
 from accounts.models import Account, Membership, Role
 from accounts.scoping import account_scope
 from responses.models import Case, CaseEvent, CaseRule, CaseSettings, Response, ResponseNote, RoutingRule
@@ -312,13 +312,39 @@ def open_case_for_response(*, response: Response, now: datetime | None = None, c
     case = Case(account=account, response=response, person_id=response.person_id, rule=rule, group=group,
                 assignee=assignee, assignee_email=email, due_at=due_at, experiment=experiment, holdout=holdout,
                 created_at=now, updated_at=now)
+    opened = {"rule": rule.name, "assignee": case.assignee_label, "due_at": due_at.isoformat() if due_at else None,
+              "holdout": holdout}
+    payload = {"response_id": response.pk, "group": group, "holdout": holdout,
+               "due_at": due_at.isoformat() if due_at else None}
+    if sql.connection.vendor == "postgresql":
+        _insert_case_pg(case, opened, payload, now)
+        return case
     sql.save_new([case])
-    sql.save_new([CaseEvent(account=account, case=case, kind="opened", created_at=now, data={
-        "rule": rule.name, "assignee": case.assignee_label, "due_at": due_at.isoformat() if due_at else None,
-        "holdout": holdout})])
-    emit_event(account, "case.created", {"case_id": case.pk, "response_id": response.pk, "group": group,
-                                         "holdout": holdout, "due_at": due_at.isoformat() if due_at else None})
+    sql.save_new([CaseEvent(account=account, case=case, kind="opened", created_at=now, data=opened)])
+    emit_event(account, "case.created", {"case_id": case.pk, **payload})
     return case
+
+
+def _insert_case_pg(case: Case, opened: dict[str, Any], payload: dict[str, Any], now: datetime) -> None:
+    """PostgreSQL: the case, its "opened" history row and the ``case.created`` event in one statement."""
+    row = sql.row_values(case)
+    cols = ", ".join(sql.quote(Case._meta.get_field(a).column) for a in row)
+    params = [sql.prep(Case, a, v) for a, v in row.items()]
+    params += [case.account_id, sql.prep(CaseEvent, "data", opened), sql.prep(CaseEvent, "created_at", now),
+               case.account_id, sql.prep(Event, "payload", payload), sql.prep(Event, "created_at", now)]
+    with sql.connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH c AS (INSERT INTO responses_case ({cols}) VALUES ({', '.join(['%s'] * len(row))}) "  # noqa: S608 (model metadata)
+            "RETURNING id), "
+            "h AS (INSERT INTO responses_caseevent (account_id, case_id, kind, data, created_at) "
+            "SELECT %s, c.id, 'opened', %s, %s FROM c), "
+            "ev AS (INSERT INTO accounts_event (account_id, kind, payload, status, attempts, created_at) "
+            "SELECT %s, 'case.created', jsonb_build_object('case_id', c.id) || %s::jsonb, 'pending', 0, %s "
+            "FROM c RETURNING id) "
+            "SELECT c.id, ev.id FROM c, ev", params)
+        case_id, event_id = cursor.fetchone()
+    sql.mark_saved(case, case_id)
+    publish_on_commit(case.account_id, event_id)
 
 
 # --- working a case --------------------------------------------------------------------------------
