@@ -11,11 +11,13 @@ import logging
 import secrets
 import zoneinfo
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from smtplib import SMTPException
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.core.validators import validate_email
@@ -23,7 +25,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.events import emit_event
+from accounts import sql
+from accounts.events import Event, emit_event, publish_on_commit
 from accounts.models import Account, Membership, Role
 from accounts.scoping import account_scope
 from responses import followups
@@ -158,21 +161,33 @@ def rule_matches(rule: CaseRule, response: Response, group: str) -> bool:
     return not rule.property_name or _same(_properties(response).get(rule.property_name), rule.property_value)
 
 
-def route_case(*, account: Account, response: Response, settings_row: CaseSettings) -> tuple[Any, str]:
+def route_case(*, account: Account, response: Response, settings_row: CaseSettings,
+               context: CaseContext | None = None) -> tuple[Any, str]:
     """(assignee user, assignee email): the first routing rule whose property matches, else round-robin
-    among the team (owners, admins and members, by user id). ``settings_row`` must be locked."""
+    among the team (owners, admins and members, by user id)."""
+    context = context or case_context(account)
     props = _properties(response)
-    for rule in account.routing_rules.select_related("assignee"):
+    for rule in context.routing_rules:
         if _same(props.get(rule.property_name), rule.property_value):
             return rule.assignee, rule.assignee_email
-    team = list(get_user_model().objects.filter(memberships__account=account, memberships__role__in=TEAM_ROLES,
-                                                is_active=True).order_by("pk"))
-    if not team:
+    if not context.team:
         return None, ""
-    user = team[settings_row.round_robin_cursor % len(team)]
-    settings_row.round_robin_cursor += 1
-    settings_row.save(update_fields=["round_robin_cursor"])
-    return user, ""
+    return context.team[_next_turn(account, settings_row) % len(context.team)], ""
+
+
+def _next_turn(account: Account, settings_row: CaseSettings) -> int:
+    """The round-robin cursor, advanced by one. A counter in the cache (Redis), so concurrent answers
+    never queue on a row lock for it; seeded from the stored cursor, and the key carries the settings'
+    random seed so a reused account id never inherits an old counter. Without the cache: the row lock."""
+    key = f"cases:rr:{account.pk}:{settings_row.holdout_seed}"
+    try:
+        cache.add(key, settings_row.round_robin_cursor, timeout=None)
+        return cache.incr(key) - 1
+    except Exception:  # cache down (or the key evicted between add and incr): the database keeps the turn
+        logger.warning("round-robin counter unavailable; using the settings row lock", exc_info=True)
+    row = CaseSettings.objects.select_for_update().get(pk=settings_row.pk)
+    CaseSettings.objects.filter(pk=row.pk).update(round_robin_cursor=row.round_robin_cursor + 1)
+    return row.round_robin_cursor
 
 
 def _in_hours(local: datetime, settings_row: CaseSettings) -> bool:
@@ -229,12 +244,61 @@ def holdout_draw(*, seed: str, response_id: int, percent: int) -> bool:
     return int(digest[:8], 16) % 10000 < percent * 100
 
 
+@dataclass
+class CaseContext:
+    """What opening a case reads: the settings row (None before first use), active rules, routing rules
+    and the team, in rule / id order."""
+
+    settings_row: CaseSettings | None
+    rules: list[CaseRule]
+    routing_rules: list[RoutingRule]
+    team: list[Any]
+
+
+def case_context(account: Account) -> CaseContext:
+    """Everything ``open_case_for_response`` reads, in one statement on PostgreSQL (it runs in every
+    respondent's transaction; hand-written SQL, ``accounts/sql.py``), four elsewhere."""
+    user_model = get_user_model()
+    users, memberships = sql.quote(user_model._meta.db_table), sql.quote(Membership._meta.db_table)
+    roles = ", ".join(["%s"] * len(TEAM_ROLES))
+    team_sql = (f"FROM {users} u JOIN {memberships} m ON m.user_id = u.id "
+                f"WHERE m.account_id = %s AND m.role IN ({roles}) AND u.is_active")
+    if sql.connection.vendor == "postgresql":
+        with sql.connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT (SELECT row_to_json(cs) FROM responses_casesettings cs WHERE cs.account_id = %s), "  # noqa: S608 (model metadata)
+                "(SELECT json_agg(r ORDER BY r.created_at, r.id) FROM responses_caserule r "
+                " WHERE r.account_id = %s AND r.active), "
+                "(SELECT json_agg(rr ORDER BY rr.id) FROM responses_routingrule rr WHERE rr.account_id = %s), "
+                f"(SELECT json_agg(json_build_object('id', u.id, 'email', u.email, 'username', u.username) "
+                f" ORDER BY u.id) {team_sql})",
+                [account.pk, account.pk, account.pk, account.pk, *TEAM_ROLES])
+            settings_json, rules, routes, team = cursor.fetchone()
+        return CaseContext(
+            settings_row=sql.from_json(CaseSettings, settings_json) if settings_json else None,
+            rules=[sql.from_json(CaseRule, r) for r in rules or []],
+            routing_rules=[sql.from_json(RoutingRule, r) for r in routes or []],
+            team=[sql.from_json(user_model, u) for u in team or []])
+    rows = sql.fetch_instances(CaseSettings, f"SELECT {sql.select_list(CaseSettings, 'cs')} "  # noqa: S608 (model metadata)
+                                             "FROM responses_casesettings cs WHERE cs.account_id = %s", [account.pk])
+    return CaseContext(
+        settings_row=rows[0] if rows else None,
+        rules=sql.fetch_instances(CaseRule, f"SELECT {sql.select_list(CaseRule, 'r')} "  # noqa: S608 (model metadata)
+                                            "FROM responses_caserule r WHERE r.account_id = %s AND r.active "
+                                            "ORDER BY r.created_at, r.id", [account.pk]),
+        routing_rules=sql.fetch_instances(RoutingRule, f"SELECT {sql.select_list(RoutingRule, 'rr')} "  # noqa: S608 (model metadata)
+                                                       "FROM responses_routingrule rr WHERE rr.account_id = %s "
+                                                       "ORDER BY rr.id", [account.pk]),
+        team=sql.fetch_instances(user_model, f"SELECT {sql.select_list(user_model, 'u')} {team_sql} "  # noqa: S608 (model metadata)
+                                             "ORDER BY u.id", [account.pk, *TEAM_ROLES]))
+
+
 def open_case_for_response(*, response: Response, now: datetime | None = None, created: bool = False) -> Case | None:
     """Open a case if a rule matches and the response has none yet (called in the response's transaction).
 
     Detractor cases of an account running a holdout experiment are randomly held out: recorded,
     never assigned, hidden from the inbox. Emits ``case.created``. ``created``: the response is new in
-    this transaction (so it cannot have a case yet).
+    this transaction (so it cannot have a case yet). On the respondent's hot path: hand-written SQL.
     """
     if response.suspected_bot:
         return None
@@ -244,29 +308,59 @@ def open_case_for_response(*, response: Response, now: datetime | None = None, c
     if not created and Case.objects.filter(response=response).exists():
         return None
     account = response.account
-    settings_row = case_settings(account)
     group = response.survey.group_of(response.score)
-    rule = next((r for r in account.case_rules.filter(active=True) if rule_matches(r, response, group)), None)
+    context = case_context(account)
+    if context.settings_row is None:
+        case_settings(account)  # first use: create the settings and the default rule
+        context = case_context(account)
+    rule = next((r for r in context.rules if rule_matches(r, response, group)), None)
     if rule is None:
         return None
     now = now or timezone.now()
-    settings_row = CaseSettings.objects.select_for_update().get(pk=settings_row.pk)  # round-robin cursor
+    settings_row = context.settings_row
     experiment = settings_row.holdout_percent > 0 and group == ScoreGroup.DETRACTOR
     holdout = experiment and holdout_draw(seed=settings_row.holdout_seed, response_id=response.pk,
                                           percent=settings_row.holdout_percent)
     assignee, email, due_at = None, "", None
     if not holdout:
-        assignee, email = route_case(account=account, response=response, settings_row=settings_row)
+        assignee, email = route_case(account=account, response=response, settings_row=settings_row, context=context)
         due_at = compute_due_at(account=account, settings_row=settings_row, group=group, start=response.created_at)
-    case = Case.objects.create(account=account, response=response, person_id=response.person_id, rule=rule,
-                               group=group, assignee=assignee, assignee_email=email, due_at=due_at,
-                               experiment=experiment, holdout=holdout, created_at=now, updated_at=now)
-    CaseEvent.objects.create(account=account, case=case, kind="opened", created_at=now, data={
-        "rule": rule.name, "assignee": case.assignee_label, "due_at": due_at.isoformat() if due_at else None,
-        "holdout": holdout})
-    emit_event(account, "case.created", {"case_id": case.pk, "response_id": response.pk, "group": group,
-                                         "holdout": holdout, "due_at": due_at.isoformat() if due_at else None})
+    case = Case(account=account, response=response, person_id=response.person_id, rule=rule, group=group,
+                assignee=assignee, assignee_email=email, due_at=due_at, experiment=experiment, holdout=holdout,
+                created_at=now, updated_at=now)
+    opened = {"rule": rule.name, "assignee": case.assignee_label, "due_at": due_at.isoformat() if due_at else None,
+              "holdout": holdout}
+    payload = {"response_id": response.pk, "group": group, "holdout": holdout,
+               "due_at": due_at.isoformat() if due_at else None}
+    if sql.connection.vendor == "postgresql":
+        _insert_case_pg(case, opened, payload, now)
+        return case
+    sql.save_new([case])
+    sql.save_new([CaseEvent(account=account, case=case, kind="opened", created_at=now, data=opened)])
+    emit_event(account, "case.created", {"case_id": case.pk, **payload})
     return case
+
+
+def _insert_case_pg(case: Case, opened: dict[str, Any], payload: dict[str, Any], now: datetime) -> None:
+    """PostgreSQL: the case, its "opened" history row and the ``case.created`` event in one statement."""
+    row = sql.row_values(case)
+    cols = ", ".join(sql.quote(Case._meta.get_field(a).column) for a in row)
+    params = [sql.prep(Case, a, v) for a, v in row.items()]
+    params += [case.account_id, sql.prep(CaseEvent, "data", opened), sql.prep(CaseEvent, "created_at", now),
+               case.account_id, sql.prep(Event, "payload", payload), sql.prep(Event, "created_at", now)]
+    with sql.connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH c AS (INSERT INTO responses_case ({cols}) VALUES ({', '.join(['%s'] * len(row))}) "  # noqa: S608 (model metadata)
+            "RETURNING id), "
+            "h AS (INSERT INTO responses_caseevent (account_id, case_id, kind, data, created_at) "
+            "SELECT %s, c.id, 'opened', %s, %s FROM c), "
+            "ev AS (INSERT INTO accounts_event (account_id, kind, payload, status, attempts, created_at) "
+            "SELECT %s, 'case.created', jsonb_build_object('case_id', c.id) || %s::jsonb, 'pending', 0, %s "
+            "FROM c RETURNING id) "
+            "SELECT c.id, ev.id FROM c, ev", params)
+        case_id, event_id = cursor.fetchone()
+    sql.mark_saved(case, case_id)
+    publish_on_commit(case.account_id, event_id)
 
 
 # --- working a case --------------------------------------------------------------------------------

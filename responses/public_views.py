@@ -30,7 +30,7 @@ from accounts.scoping import account_scope
 from responses import actions, selectors, services
 from responses.forms import HONEYPOT_FIELD, answers_from_post, link_properties
 from responses.models import Response
-from responses.ratelimit import RateLimited, limit_address, limit_writes
+from responses.ratelimit import RateLimited, flush, limit_address, limit_writes
 from surveys.models import Channel, Invitation, Survey
 
 logger = logging.getLogger("verbatim")
@@ -65,8 +65,11 @@ def public_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         request.csp_nonce = secrets.token_urlsafe(12)
         try:
-            limit_address(request)
-            response = view(request, *args, **kwargs)
+            limit_address(request, defer=request.method == "POST")  # counted with the token's in limit_writes
+            try:
+                response = view(request, *args, **kwargs)
+            finally:
+                flush(request)
         except services.LinkUnknown:
             response = render(request, "responses/public/link_unknown.html", status=404)
         except services.LinkGone:
@@ -216,7 +219,7 @@ def token_page(request: HttpRequest, token: str) -> HttpResponse:
                 return json_errors(exc)
             return JsonResponse({"id": response.pk, "score": response.score, "group": response.group,
                                  "thanks_url": reverse("respond:thanks", kwargs={"token": token})})
-        questions = list(survey.questions.all())
+        questions = services.survey_questions(survey)
         answers = answers_from_post(request.POST, questions)
         score = parse_score(request.POST.get("score"))
         try:
@@ -381,7 +384,7 @@ def widget_limited(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
     @functools.wraps(view)
     def wrapper(request: HttpRequest, public_id: str) -> HttpResponse:
         try:
-            limit_address(request)
+            limit_address(request, defer=True)
             limit_writes(request, token_key=f"w{public_id}:{request.META.get('REMOTE_ADDR', '')}")
             return view(request, public_id)
         except services.LinkUnknown:

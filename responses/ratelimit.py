@@ -24,46 +24,72 @@ class RateLimited(Exception):
         self.retry_after = retry_after
 
 
-def _count(cache_key: str, window: int) -> int:
-    """Increment a window counter: one round trip (INCR + EXPIRE pipelined) on Redis."""
+def _count(cache_keys: list[str], window: int) -> list[int]:
+    """Increment window counters: one round trip for all of them (INCR + EXPIRE pipelined) on Redis."""
     client_of = getattr(getattr(cache, "_cache", None), "get_client", None)
     if client_of is not None:  # django's RedisCache: its key prefix/version, our pipeline
-        key = cache.make_and_validate_key(cache_key)
-        pipe = client_of(key, write=True).pipeline(transaction=False)
-        pipe.incr(key)
-        pipe.expire(key, window + 1, nx=True)
-        return int(pipe.execute()[0])
-    if cache.add(cache_key, 1, timeout=window + 1):
-        return 1
+        keys = [cache.make_and_validate_key(k) for k in cache_keys]
+        pipe = client_of(keys[0], write=True).pipeline(transaction=False)
+        for key in keys:
+            pipe.incr(key)
+            pipe.expire(key, window + 1, nx=True)
+        return [int(n) for n in pipe.execute()[::2]]
+    counts = []
+    for cache_key in cache_keys:
+        if cache.add(cache_key, 1, timeout=window + 1):
+            counts.append(1)
+            continue
+        try:
+            counts.append(cache.incr(cache_key))
+        except ValueError:  # expired between add and incr: start again
+            counts.append(1)
+    return counts
+
+
+def hit_many(keys: list[tuple[str, int]], *, window: int = WINDOW) -> None:
+    """Count one request against each (key, limit); raise ``RateLimited`` past any limit per ``window``."""
+    if not keys:
+        return
+    now = int(time.time())
+    bucket = now // window
     try:
-        return cache.incr(cache_key)
-    except ValueError:  # expired between add and incr: start again
-        return 1
+        counts = _count([f"rl:{key}:{bucket}" for key, _limit in keys], window)
+    except Exception:  # Redis down: fail open, never lose an answer to the limiter
+        logger.warning("rate limiter unavailable; letting %s through", keys[0][0].split(":")[0], exc_info=True)
+        return
+    if any(count > limit for count, (_key, limit) in zip(counts, keys, strict=True)):
+        raise RateLimited(retry_after=max(1, (bucket + 1) * window - now))
 
 
 def hit(key: str, *, limit: int, window: int = WINDOW) -> None:
     """Count one request against ``key``; raise ``RateLimited`` past ``limit`` per ``window`` seconds."""
-    now = int(time.time())
-    bucket = now // window
-    try:
-        count = _count(f"rl:{key}:{bucket}", window)
-    except Exception:  # Redis down: fail open, never lose an answer to the limiter
-        logger.warning("rate limiter unavailable; letting %s through", key.split(":")[0], exc_info=True)
-        return
-    if count > limit:
-        raise RateLimited(retry_after=max(1, (bucket + 1) * window - now))
+    hit_many([(key, limit)], window=window)
 
 
 def client_address(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR", "") or "unknown"
 
 
-def limit_address(request: HttpRequest) -> None:
-    """Every public request counts against its client address (unknown tokens included)."""
-    hit(f"ip:{client_address(request)}", limit=ADDRESS_REQUESTS_PER_MINUTE)
+def limit_address(request: HttpRequest, *, defer: bool = False) -> None:
+    """Every public request counts against its client address (unknown tokens included).
+
+    ``defer``: a POST's address count travels with its token count in ``limit_writes`` (one Redis
+    round trip); ``flush`` counts it if the view never got that far."""
+    key = (f"ip:{client_address(request)}", ADDRESS_REQUESTS_PER_MINUTE)
+    if defer:
+        request._rate_pending = [key]
+        return
+    hit_many([key])
+
+
+def flush(request: HttpRequest) -> None:
+    """Count what ``limit_address(defer=True)`` left pending (a no-op once ``limit_writes`` ran)."""
+    hit_many(request.__dict__.pop("_rate_pending", []))
 
 
 def limit_writes(request: HttpRequest, *, token_key: str) -> None:
     """Writes also count against the token (or the survey and address, for link surveys and the widget)."""
+    pending = request.__dict__.pop("_rate_pending", [])
     if request.method == "POST":
-        hit(f"tok:{token_key}", limit=TOKEN_WRITES_PER_MINUTE)
+        pending.append((f"tok:{token_key}", TOKEN_WRITES_PER_MINUTE))
+    hit_many(pending)

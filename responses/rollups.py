@@ -16,9 +16,9 @@ from typing import Any
 
 from django.apps import apps
 from django.core.cache import cache
-from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db import connection, transaction
 
+from accounts import sql
 from accounts.models import Account
 from responses.models import SCORE_COLUMNS, DailyRollup, Response
 
@@ -87,20 +87,21 @@ def segment_value(properties: dict[str, Any] | None, key: str) -> str:
 
 def apply_to_rollup(*, account: Account, survey_id: int, day: date, channel: str, score: int,
                     has_comment: bool, sign: int) -> None:
-    """Add (sign=+1) or remove (sign=-1) one response from its daily rollup bucket, atomically."""
-    changes = {f"s{score}": F(f"s{score}") + sign}
-    if has_comment:
-        changes["comments"] = F("comments") + sign
-    key = {"account": account, "survey_id": survey_id, "day": day, "channel": channel}
-    if DailyRollup.objects.filter(**key).update(**changes):
-        return
+    """Add (sign=+1) or remove (sign=-1) one response from its rollup bucket, atomically: one upsert
+    (hand-written: it runs in every respondent's transaction; the row is the hot one)."""
+    column = SCORE_COLUMNS[score]
+    comments = sign if has_comment else 0
     if sign < 0:
+        sql.execute(f"UPDATE responses_dailyrollup SET {column} = {column} - 1, comments = comments - %s "  # noqa: S608
+                    "WHERE account_id = %s AND survey_id = %s AND day = %s AND channel = %s",
+                    [-comments, account.pk, survey_id, sql.prep(DailyRollup, "day", day), channel])
         return
-    try:
-        with transaction.atomic():
-            DailyRollup.objects.create(**key, **{f"s{score}": 1, "comments": 1 if has_comment else 0})
-    except IntegrityError:  # created concurrently: increment theirs
-        DailyRollup.objects.filter(**key).update(**changes)
+    sql.execute(f"INSERT INTO responses_dailyrollup (account_id, survey_id, day, channel, {column}, comments, "  # noqa: S608
+                f"{', '.join(c for c in SCORE_COLUMNS if c != column)}) "
+                f"VALUES (%s, %s, %s, %s, 1, %s, {', '.join('0' for c in SCORE_COLUMNS if c != column)}) "
+                "ON CONFLICT (account_id, survey_id, day, channel) DO UPDATE SET "
+                f"{column} = responses_dailyrollup.{column} + 1, comments = responses_dailyrollup.comments + %s",
+                [account.pk, survey_id, sql.prep(DailyRollup, "day", day), channel, comments, comments])
 
 
 def _segment_table() -> str:

@@ -32,7 +32,8 @@ def questions_for_page(survey: Survey, *, group: str | None, response: Response 
     if response is not None:
         existing = {a.question_id: a for a in Answer.objects.filter(response=response)}
     rows = []
-    for question in survey.questions.all():
+    cached = getattr(survey, "_questions_cache", None)  # read with the token (responses.services)
+    for question in survey.questions.all() if cached is None else cached:
         answer = existing.get(question.pk)
         value: Any = answer.value if answer else None
         other = answer.other_text if answer else ""

@@ -2,17 +2,19 @@
 from __future__ import annotations
 
 import copy
+import functools
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.events import emit_event
+from accounts import sql
+from accounts.events import emit_event, publish_on_commit
 from accounts.models import hash_secret
 from accounts.scoping import cross_account
 from responses import rollups
@@ -36,30 +38,79 @@ class LinkGone(Exception):
     """The invitation's link expired or was cancelled (410)."""
 
 
+@functools.cache
+def _token_sql() -> str:
+    from accounts.models import Account
+
+    return (f"SELECT {sql.select_list(Invitation, 'i')}, {sql.select_list(Survey, 's')}, "  # noqa: S608 (identifiers from model metadata)
+            f"{sql.select_list(Account, 'a')}, {sql.select_list(Person, 'p')} "
+            "FROM surveys_invitation i JOIN surveys_survey s ON s.id = i.survey_id AND s.account_id = i.account_id "
+            "JOIN accounts_account a ON a.id = i.account_id "
+            "JOIN surveys_person p ON p.id = i.person_id AND p.account_id = i.account_id "
+            "WHERE i.token_hash = %s")
+
+
+@functools.cache
+def _token_sql_with_questions() -> str:
+    """PostgreSQL: the survey's questions ride along as JSON (one round trip for the whole door)."""
+    select, rest = _token_sql().split(" FROM surveys_invitation ", 1)
+    return (f"{select}, (SELECT json_agg(q ORDER BY q.position, q.id) FROM surveys_question q "  # noqa: S608 (model metadata)
+            f"WHERE q.survey_id = s.id AND q.account_id = s.account_id) FROM surveys_invitation {rest}")
+
+
 def invitation_for_token(raw: str) -> Invitation:
     """The invitation a respondent link opens: the respondent door into the tenant scope.
 
     Looks the token up by its SHA-256 across accounts (no scope exists before the token names
     one); the caller then enters ``account_scope(invitation.account)``. Raises ``LinkUnknown``
     or ``LinkGone`` (expired or cancelled; an answered invitation stays editable while its
-    response's edit window is open).
+    response's edit window is open). One hand-written query (the hot path: ``accounts/sql.py``)
+    returns the invitation with its survey, account and person.
     """
+    from accounts.models import Account
+
     if not raw or len(raw) > 128:
         raise LinkUnknown
-    with cross_account():  # the token is the door: nothing names the account before it
-        invitation = (Invitation.objects.select_related("account", "survey", "person")
-                      .filter(token_hash=hash_secret(raw)).first())
-        if invitation is None:
-            raise LinkUnknown
-        if invitation.status == Invitation.Status.CANCELLED:
-            raise LinkGone
-        now = timezone.now()
-        if invitation.token_expires_at is not None and invitation.token_expires_at <= now:
+    with_questions = connection.vendor == "postgresql"
+    with connection.cursor() as cursor:  # the token is the door: nothing names the account before it
+        cursor.execute(_token_sql_with_questions() if with_questions else _token_sql(), [hash_secret(raw)])
+        row = cursor.fetchone()
+    if row is None:
+        raise LinkUnknown
+    invitation = sql.instance(Invitation, row)
+    offset = sql.width(Invitation)
+    survey = sql.instance(Survey, row, offset)
+    offset += sql.width(Survey)
+    account = sql.instance(Account, row, offset)
+    person = sql.instance(Person, row, offset + sql.width(Account))
+    survey.account = invitation.account = person.account = account  # one account object for the whole request
+    if with_questions:
+        survey._questions_cache = [sql.from_json(Question, q) for q in row[-1] or []]
+        for question in survey._questions_cache:
+            question.survey = survey
+    invitation.survey, invitation.person = survey, person
+    if invitation.status == Invitation.Status.CANCELLED:
+        raise LinkGone
+    now = timezone.now()
+    if invitation.token_expires_at is not None and invitation.token_expires_at <= now:
+        with cross_account():
             response = Response.objects.filter(invitation=invitation).only("pk", "created_at").first()
-            if response is None or not editable(response, account=invitation.account, now=now):
-                raise LinkGone
-    invitation.survey.account = invitation.account  # one account object for the whole request
+        if response is None or not editable(response, account=account, now=now):
+            raise LinkGone
     return invitation
+
+
+def survey_questions(survey: Survey) -> list[Question]:
+    """The survey's extra questions in order, read once per request (cached on the instance)."""
+    cached = getattr(survey, "_questions_cache", None)
+    if cached is None:
+        cached = survey._questions_cache = sql.fetch_instances(
+            Question, f"SELECT {sql.select_list(Question, 'q')} FROM surveys_question q "  # noqa: S608 (identifiers from model metadata)
+                      "WHERE q.survey_id = %s AND q.account_id = %s ORDER BY q.position, q.id",
+            [survey.pk, survey.account_id])
+        for question in cached:
+            question.survey = survey
+    return cached
 
 
 def editable(response: Response, *, account: Any, now: Any = None) -> bool:
@@ -125,12 +176,88 @@ class _Write:
     response: Response
     before: Response | None
     changed: bool
+    side_effects_done: bool = False  # the person and event writes went with the INSERT (PostgreSQL)
 
 
 def _locked_response(invitation: Invitation) -> Response | None:
-    """Lock the invitation row, then read its response: concurrent posts for one token serialize here."""
-    Invitation.objects.select_for_update().filter(pk=invitation.pk).values_list("pk", flat=True).first()
-    return Response.objects.filter(invitation=invitation).first()
+    """Lock the invitation row, then read its response: concurrent posts for one token serialize here.
+
+    Two statements on purpose: under READ COMMITTED the read needs a snapshot taken after the lock
+    was granted, or it misses the response the lock holder just committed."""
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id FROM surveys_invitation WHERE id = %s AND account_id = %s{lock}",  # noqa: S608 (model metadata)
+                       [invitation.pk, invitation.account_id])
+        cursor.execute(f"SELECT {sql.select_list(Response, 'r')} FROM responses_response r "  # noqa: S608 (model metadata)
+                       "WHERE r.invitation_id = %s AND r.account_id = %s", [invitation.pk, invitation.account_id])
+        row = cursor.fetchone()
+    return sql.instance(Response, row) if row else None
+
+
+def _new_response(*, survey: Survey, value: int, invitation: Invitation | None, person: Person | None,
+                  comment: str | None, channel: str, properties: dict[str, Any], locale: str, suspected_bot: bool,
+                  bot_reason: str, now: Any, complete: bool) -> Response:
+    return Response(
+        account=survey.account, survey=survey, invitation=invitation, person=person, score=value,
+        comment=comment or "", channel=invitation.channel if invitation else channel,
+        properties={**(invitation.properties if invitation else {}), **properties},
+        locale=locale or survey.locale, suspected_bot=suspected_bot, bot_reason=bot_reason[:100],
+        created_at=now, updated_at=now, completed_at=now if complete else None,
+    )
+
+
+def _insert_first(*, survey: Survey, value: int, invitation: Invitation, person: Person | None,
+                  comment: str | None, properties: dict[str, Any], locale: str, suspected_bot: bool,
+                  bot_reason: str, now: Any, complete: bool = False,
+                  answers: dict[int, tuple[Any, str] | None] | None = None) -> _Write | None:
+    """The first answer to an invitation, without taking its lock: INSERT unless the invitation
+    already has a response (its unique index makes a concurrent first answer wait, then skip).
+    None when one exists: the caller takes the locked path and updates it."""
+    response = _new_response(survey=survey, value=value, invitation=invitation, person=person, comment=comment,
+                             channel="", properties=properties, locale=locale, suspected_bot=suspected_bot,
+                             bot_reason=bot_reason, now=now, complete=complete)
+    if connection.vendor == "postgresql":
+        return _insert_first_pg(response, answers or {}, now)
+    if sql.save_new_unless_conflict(response, ("invitation_id",)):
+        return _Write(response=response, before=None, changed=True)
+    return None
+
+
+def _insert_first_pg(response: Response, answers: dict[int, tuple[Any, str] | None], now: Any) -> _Write | None:
+    """PostgreSQL: the response, its answers, the person's ``last_responded_at`` and the
+    ``response.created`` event in one statement (data-modifying CTEs); nothing at all when the
+    invitation already has a response."""
+    account_id = response.account_id
+    row = sql.row_values(response)
+    cols = ", ".join(sql.quote(Response._meta.get_field(a).column) for a in row)
+    params: list[Any] = [sql.prep(Response, a, v) for a, v in row.items()]
+    answer_rows = [(qid, result) for qid, result in answers.items() if result is not None]
+    parts = [f"resp AS (INSERT INTO responses_response ({cols}) VALUES ({', '.join(['%s'] * len(row))}) "  # noqa: S608 (model metadata)
+             "ON CONFLICT (invitation_id) DO NOTHING RETURNING id)"]
+    if answer_rows:
+        values = ", ".join(["(%s, %s::jsonb, %s)"] * len(answer_rows))
+        parts.append("ans AS (INSERT INTO responses_answer (account_id, response_id, question_id, value, other_text, "  # noqa: S608 (model metadata)
+                     f"updated_at) SELECT %s, resp.id, v.qid, v.value, v.other, %s FROM resp, (VALUES {values}) "
+                     "AS v(qid, value, other))")
+        params += [account_id, sql.prep(Answer, "updated_at", now)]
+        for qid, (value, other) in answer_rows:
+            params += [qid, sql.prep(Answer, "value", value), other]
+    if response.person_id is not None:
+        parts.append("per AS (UPDATE surveys_person SET last_responded_at = %s FROM resp "
+                     "WHERE surveys_person.id = %s AND surveys_person.account_id = %s)")
+        params += [sql.prep(Person, "last_responded_at", now), response.person_id, account_id]
+    parts.append("ev AS (INSERT INTO accounts_event (account_id, kind, payload, status, attempts, created_at) "
+                 "SELECT %s, 'response.created', jsonb_build_object('response_id', resp.id), 'pending', 0, %s "
+                 "FROM resp RETURNING id)")
+    params += [account_id, sql.prep(Response, "created_at", now)]
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH {', '.join(parts)} SELECT resp.id, ev.id FROM resp, ev", params)  # noqa: S608 (model metadata)
+        ids = cursor.fetchone()
+    if ids is None:
+        return None
+    sql.mark_saved(response, ids[0])
+    publish_on_commit(account_id, ids[1])
+    return _Write(response=response, before=None, changed=True, side_effects_done=True)
 
 
 def _write_score(*, survey: Survey, value: int, invitation: Invitation | None, existing: Response | None,
@@ -139,13 +266,10 @@ def _write_score(*, survey: Survey, value: int, invitation: Invitation | None, e
     """Create the response or change the existing one (one row write); no rollup, no event yet."""
     account = survey.account
     if existing is None:
-        response = Response.objects.create(
-            account=account, survey=survey, invitation=invitation, person=person, score=value,
-            comment=comment or "", channel=invitation.channel if invitation else channel,
-            properties={**(invitation.properties if invitation else {}), **properties},
-            locale=locale or survey.locale, suspected_bot=suspected_bot, bot_reason=bot_reason[:100],
-            created_at=now, updated_at=now, completed_at=now if complete else None,
-        )
+        response = _new_response(survey=survey, value=value, invitation=invitation, person=person, comment=comment,
+                                 channel=channel, properties=properties, locale=locale, suspected_bot=suspected_bot,
+                                 bot_reason=bot_reason, now=now, complete=complete)
+        sql.save_new([response])
         return _Write(response=response, before=None, changed=True)
     existing.account, existing.survey = account, survey
     before = copy.copy(existing)
@@ -174,9 +298,12 @@ def _finish(write: _Write, *, now: Any) -> None:
     """The side effects of a write: person, event, and last the rollup (its row is the hot one, so
     it is locked for the shortest time: from here to the commit)."""
     response, account = write.response, write.response.account
-    if write.before is None:
+    if write.side_effects_done:
+        pass
+    elif write.before is None:
         if response.person_id is not None:
-            Person.objects.filter(pk=response.person_id).update(last_responded_at=now)
+            sql.execute("UPDATE surveys_person SET last_responded_at = %s WHERE id = %s AND account_id = %s",
+                        [sql.prep(Person, "last_responded_at", now), response.person_id, account.pk])
         emit_event(account, "response.created", {"response_id": response.pk})
     elif write.changed:
         emit_event(account, "response.updated", {"response_id": response.pk})
@@ -204,13 +331,18 @@ def record_response(*, survey: Survey, score: Any, invitation: Invitation | None
     comment = clean_comment(comment)
     properties = clean_properties(properties)
     now = timezone.now()
-    existing = None
+    existing, write = None, None
     if invitation is not None:
-        existing = _locked_response(invitation)
         person = person or invitation.person
-    write = _write_score(survey=survey, value=value, invitation=invitation, existing=existing, person=person,
-                         comment=comment, channel=channel, properties=properties, locale=locale,
-                         suspected_bot=suspected_bot, bot_reason=bot_reason, automatic=automatic, now=now)
+        write = _insert_first(survey=survey, value=value, invitation=invitation, person=person, comment=comment,
+                              properties=properties, locale=locale, suspected_bot=suspected_bot,
+                              bot_reason=bot_reason, now=now)
+        if write is None:
+            existing = _locked_response(invitation)
+    if write is None:
+        write = _write_score(survey=survey, value=value, invitation=invitation, existing=existing, person=person,
+                             comment=comment, channel=channel, properties=properties, locale=locale,
+                             suspected_bot=suspected_bot, bot_reason=bot_reason, automatic=automatic, now=now)
     _finish(write, now=now)
     return write.response
 
@@ -276,7 +408,7 @@ def clean_answer(question: Question, raw: Any) -> tuple[Any, str] | None:
 def _clean_answers(*, survey: Survey, group: str, answers: dict[Any, Any], answered: set[int],
                    complete: bool) -> tuple[dict[int, tuple[Any, str] | None], dict[str, str]]:
     """Validate answers for a score group; ``answered``: questions that already have an answer."""
-    questions = {q.pk: q for q in survey.questions.all()}
+    questions = {q.pk: q for q in survey_questions(survey)}
     cleaned: dict[int, tuple[Any, str] | None] = {}
     errors: dict[str, str] = {}
     for key, raw in (answers or {}).items():
@@ -325,7 +457,7 @@ def _apply_answers(*, response: Response, cleaned: dict[int, tuple[Any, str] | N
             answer.save(update_fields=["value", "other_text", "updated_at"])
             changed = True
     if new:
-        Answer.objects.bulk_create(new)
+        sql.save_new(new)
         changed = True
     return changed
 
@@ -470,6 +602,18 @@ def submit_response(*, survey: Survey, score: Any, invitation: Invitation | None
     comment = _collect(errors, clean_comment, comment)
     properties = _collect(errors, clean_properties, properties) or {}
     now = timezone.now()
+    if invitation is not None and value is not None and not errors:
+        cleaned, answer_errors = _clean_answers(survey=survey, group=survey.group_of(value), answers=answers or {},
+                                                answered=set(), complete=True)
+        write = None if answer_errors else _insert_first(
+            survey=survey, value=value, invitation=invitation, person=invitation.person, comment=comment,
+            properties=properties, locale=locale, suspected_bot=False, bot_reason="", now=now, complete=True,
+            answers=cleaned)
+        if write is not None:  # the first answer: no lock, no earlier answers to compare with
+            if not write.side_effects_done:
+                _apply_answers(response=write.response, cleaned=cleaned, existing={}, now=now)
+            _finish(write, now=now)
+            return write.response
     existing, answered = None, {}
     if invitation is not None:
         existing = _locked_response(invitation)

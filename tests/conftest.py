@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 from django.conf import settings
+from django.core.cache import caches
+from django.core.cache.backends.locmem import LocMemCache
 
 from accounts.models import Role
 from config.celery import app as celery_app
@@ -37,6 +39,11 @@ def _eager_tasks_and_locmem_cache(settings):
     settings.OUTBOUND_ALLOW_LOOPBACK = True
     yield
     celery_app.conf.task_always_eager = previous
+    if isinstance(caches["default"], LocMemCache):
+        # SQLite hands the same ids to the next test's rows: a per-process cache keyed by ids
+        # (honeypot marks, rate-limit counters) must not carry over. PostgreSQL never reuses ids,
+        # and a shared Redis database is never flushed here (the broker may live in it).
+        caches["default"].clear()
 
 
 @pytest.fixture
@@ -185,6 +192,14 @@ class WorkerProcess:
                 self.proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+@pytest.fixture
+def postgres_only() -> None:
+    """For tests of PostgreSQL behaviour (row locks under concurrent connections): SQLite serializes
+    writers and answers "database is locked" instead."""
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        pytest.skip("needs PostgreSQL (DATABASE_URL): concurrent writers on one database")
 
 
 @pytest.fixture(scope="session")

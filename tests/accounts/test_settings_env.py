@@ -48,7 +48,7 @@ def test_production_starts_with_a_secret_key_and_honours_the_urls():
     assert s["env"] == "production" and s["debug"] is False
     assert (s["engine"], s["name"], s["host"], s["port"]) == (
         "django.db.backends.postgresql", "feedback", "db.internal", 6543)
-    assert s["cache"] == "django.core.cache.backends.redis.RedisCache"
+    assert s["cache"] == "config.cache.RedisCache"
     assert s["cache_location"] == "redis://cache.internal:6380/3" == s["broker"]
     assert s["eager"] is False
     assert s["email_backend"] == "django.core.mail.backends.smtp.EmailBackend"

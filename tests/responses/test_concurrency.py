@@ -12,7 +12,7 @@ from responses.models import DailyRollup, Response
 from responses.rollups import rebuild_rollups
 from tests.responses.conftest import mint_link
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("postgres_only")]
 
 
 def post_all(urls_and_data: list[tuple[str, dict]]) -> list[int]:
