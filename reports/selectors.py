@@ -17,6 +17,7 @@ from django.db.models import Count, F, Q, QuerySet
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import TruncMonth, TruncWeek
 
+from accounts.jsonq import has_tags
 from accounts.models import Account
 from reports import metrics
 from reports.models import SegmentRollup
@@ -373,7 +374,7 @@ def comments(scope: Scope, *, group: str = "", text: str = "", tag: str = "") ->
     if text:
         qs = qs.filter(comment__icontains=text)
     if tag:
-        qs = qs.filter(tags__contains=[tag])
+        qs = qs.filter(has_tags("tags", [tag]))
     return qs.order_by("-created_at", "-id")
 
 

@@ -25,6 +25,7 @@ from accounts.api import (
     StrictCharField,
     idempotent,
 )
+from accounts.jsonq import has_properties, has_tags
 from responses import cases
 from responses.models import Answer, Case, Response, ResponseNote
 from surveys.api import DATE_FILTERS, date_filtered
@@ -154,11 +155,11 @@ class ResponseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, AccountV
                 condition |= Q(survey=survey, score__in=[s for s in survey.scores if survey.group_of(s) == group])
             rows = rows.filter(condition)
         if params.get("tag"):
-            rows = rows.filter(tags__contains=[params["tag"]])
+            rows = rows.filter(has_tags("tags", [params["tag"]]))
         for key, value in params.items():
             match = PROPERTY_PARAM.match(key)
             if match:
-                rows = rows.filter(properties__contains={match.group(1): value})
+                rows = rows.filter(has_properties("properties", {match.group(1): value}))
         return date_filtered(self.request, rows)
 
     @NOTES_GET

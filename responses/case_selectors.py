@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Account
-from reports.metrics import Change, Proportion, proportion, proportion_change
+from accounts.stats import Change, Proportion, proportion, proportion_change
 from responses.models import Case, Response
 from surveys.models import ScoreGroup, Suppression
 

@@ -8,6 +8,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import Q, QuerySet
 
+from accounts.jsonq import has_properties
 from accounts.models import Account
 from surveys.models import Person
 
@@ -28,7 +29,7 @@ def search_people(*, account: Account, q: str = "", properties: dict[str, Any] |
     if q:
         people = people.filter(Q(email__icontains=q.strip()) | Q(name__icontains=q.strip()))
     if properties:
-        people = people.filter(properties__contains=properties)
+        people = people.filter(has_properties("properties", properties))
     return people.order_by("-created_at", "-pk")
 
 

@@ -21,6 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from accounts.jsonq import has_properties
 from accounts.models import Account
 from responses import rollups
 from responses.models import Answer, Response
@@ -109,7 +110,7 @@ def _import_response(*, account: Account, survey: Survey, known: dict[str, str],
     delighted_id = known.get("id", "")
     if delighted_id:
         properties[ID_PROPERTY] = delighted_id
-        if account.responses.filter(survey=survey, properties__contains={ID_PROPERTY: delighted_id}).exists():
+        if account.responses.filter(has_properties("properties", {ID_PROPERTY: delighted_id}), survey=survey).exists():
             return "skipped"
     score = validate_score(survey, known.get("score"))
     person = None

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.events import emit_event
+from accounts.jsonq import has_properties, has_tags
 from accounts.models import Account, ApiKey
 from accounts.scoping import account_scope, cross_account
 from integrations.delighted.models import AutopilotMembership, SurveyBinding, Trend
@@ -435,11 +436,11 @@ def responses_in_trend(rows: QuerySet[Response], trend: Trend) -> QuerySet[Respo
     """Restrict a queryset of responses to a trend's segment (every filter must hold)."""
     f = trend.filters or {}
     if f.get("properties"):
-        rows = rows.filter(properties__contains=f["properties"])
+        rows = rows.filter(has_properties("properties", f["properties"]))
     if f.get("person_properties"):
-        rows = rows.filter(person__properties__contains=f["person_properties"])
+        rows = rows.filter(has_properties("person__properties", f["person_properties"]))
     if f.get("tags"):
-        rows = rows.filter(tags__contains=f["tags"])
+        rows = rows.filter(has_tags("tags", f["tags"]))
     if f.get("score_min") is not None:
         rows = rows.filter(score__gte=f["score_min"])
     if f.get("score_max") is not None:

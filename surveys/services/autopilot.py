@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.jsonq import has_properties
 from accounts.scoping import account_scope, cross_account
 from surveys.models import Autopilot, Channel, Invitation, Survey
 
@@ -35,8 +36,8 @@ def segment(account, property_filter: dict[str, Any] | None):
     """People of an account with an email whose properties contain every key/value of the filter."""
     people = account.people.filter(email__isnull=False)
     if property_filter:
-        people = people.filter(properties__contains={k: str(v) if not isinstance(v, (bool, int)) else v
-                                                     for k, v in property_filter.items()})
+        people = people.filter(has_properties("properties", {
+            k: str(v) if not isinstance(v, (bool, int)) else v for k, v in property_filter.items()}))
     return people
 
 
