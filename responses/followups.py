@@ -36,6 +36,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from accounts import sql
 from accounts.models import Account
 from accounts.scoping import account_scope, cross_account
 from responses import actions
@@ -89,8 +90,11 @@ def delete_follow_up_rule(*, rule: FollowUpRule) -> None:
 
 def follow_up_rule_for(*, response: Response, group: str) -> FollowUpRule | None:
     """The enabled rule for this response's survey and group: the survey's own, else the account's default."""
-    rules = {r.survey_id: r for r in FollowUpRule.objects.filter(
-        Q(survey=response.survey_id) | Q(survey__isnull=True), account=response.account_id, group=group)}
+    # hand-written (accounts/sql.py): this runs in every promoter's and passive's answer transaction
+    rules = {r.survey_id: r for r in sql.fetch_instances(
+        FollowUpRule, f"SELECT {sql.select_list(FollowUpRule, 'f')} FROM responses_followuprule f "  # noqa: S608 (model metadata)
+                      "WHERE f.account_id = %s AND f.\"group\" = %s AND (f.survey_id = %s OR f.survey_id IS NULL)",
+        [response.account_id, group, response.survey_id])}
     rule = rules.get(response.survey_id) or rules.get(None)
     return rule if rule is not None and rule.enabled else None
 
