@@ -125,14 +125,15 @@ class SegmentRollup(models.Model):
     s9 = models.IntegerField(default=0)
     s10 = models.IntegerField(default=0)
     comments = models.IntegerField(default=0)
+    shard = models.PositiveSmallIntegerField(default=0)  # response id % rollups.SHARDS: readers sum the shards
 
     objects = TenantManager()
 
     class Meta:
         # Led by account; (survey, key, day) is the exact range of a breakdown (one key over a period), and a
         # filter (one value) reads the same range.
-        constraints = [models.UniqueConstraint(fields=["account", "survey", "key", "day", "value"],
-                                               name="segment_rollup_unique")]
+        constraints = [models.UniqueConstraint(fields=["account", "survey", "key", "day", "value", "shard"],
+                                               name="segment_rollup_unique_sharded")]
 
     def __str__(self) -> str:
         return f"{self.survey_id} {self.day} {self.key}={self.value}"

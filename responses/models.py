@@ -104,12 +104,13 @@ class DailyRollup(models.Model):
     s9 = models.IntegerField(default=0)
     s10 = models.IntegerField(default=0)
     comments = models.IntegerField(default=0)
+    shard = models.PositiveSmallIntegerField(default=0)  # response id % rollups.SHARDS: readers sum the shards
 
     objects = TenantManager()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["account", "survey", "day", "channel"],
-                                               name="rollup_unique")]
+        constraints = [models.UniqueConstraint(fields=["account", "survey", "day", "channel", "shard"],
+                                               name="rollup_unique_sharded")]
         indexes = [models.Index(fields=["account", "day"])]
 
     def __str__(self) -> str:

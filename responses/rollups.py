@@ -29,6 +29,12 @@ from responses.models import SCORE_COLUMNS, DailyRollup, Response
 SEGMENT_KEYS = ("channel", "agent", "store", "plan", "country")
 SEGMENT_VALUE_MAX = 200
 _COLUMNS = [*SCORE_COLUMNS, "comments"]
+# Every rollup key is split over SHARDS rows (a response counts in row ``id % SHARDS``; readers sum).
+# Each answer's transaction holds its rollup rows locked until its commit, which waits for the WAL
+# flush: with one row per day, concurrent respondents queued behind each other there (measured:
+# nearly every waiting backend in pg_stat_activity). A response keeps its shard when it changes, so
+# no row ever goes negative, and rebuild_rollups computes the same rows.
+SHARDS = 16
 logger = logging.getLogger("verbatim")
 _local = threading.local()  # .registered: account id -> the on-commit list its bump was registered in
 
@@ -85,23 +91,28 @@ def segment_value(properties: dict[str, Any] | None, key: str) -> str:
     return text[:SEGMENT_VALUE_MAX]
 
 
+def shard_of(response: Response) -> int:
+    return response.pk % SHARDS
+
+
 def apply_to_rollup(*, account: Account, survey_id: int, day: date, channel: str, score: int,
-                    has_comment: bool, sign: int) -> None:
+                    has_comment: bool, sign: int, shard: int = 0) -> None:
     """Add (sign=+1) or remove (sign=-1) one response from its rollup bucket, atomically: one upsert
-    (hand-written: it runs in every respondent's transaction; the row is the hot one)."""
+    (hand-written: it runs in every respondent's transaction; the row is a hot one)."""
     column = SCORE_COLUMNS[score]
     comments = sign if has_comment else 0
+    day_value = sql.prep(DailyRollup, "day", day)
     if sign < 0:
         sql.execute(f"UPDATE responses_dailyrollup SET {column} = {column} - 1, comments = comments - %s "  # noqa: S608
-                    "WHERE account_id = %s AND survey_id = %s AND day = %s AND channel = %s",
-                    [-comments, account.pk, survey_id, sql.prep(DailyRollup, "day", day), channel])
+                    "WHERE account_id = %s AND survey_id = %s AND day = %s AND channel = %s AND shard = %s",
+                    [-comments, account.pk, survey_id, day_value, channel, shard])
         return
-    sql.execute(f"INSERT INTO responses_dailyrollup (account_id, survey_id, day, channel, {column}, comments, "  # noqa: S608
-                f"{', '.join(c for c in SCORE_COLUMNS if c != column)}) "
-                f"VALUES (%s, %s, %s, %s, 1, %s, {', '.join('0' for c in SCORE_COLUMNS if c != column)}) "
-                "ON CONFLICT (account_id, survey_id, day, channel) DO UPDATE SET "
+    sql.execute(f"INSERT INTO responses_dailyrollup (account_id, survey_id, day, channel, shard, {column}, "  # noqa: S608
+                f"comments, {', '.join(c for c in SCORE_COLUMNS if c != column)}) "
+                f"VALUES (%s, %s, %s, %s, %s, 1, %s, {', '.join('0' for c in SCORE_COLUMNS if c != column)}) "
+                "ON CONFLICT (account_id, survey_id, day, channel, shard) DO UPDATE SET "
                 f"{column} = responses_dailyrollup.{column} + 1, comments = responses_dailyrollup.comments + %s",
-                [account.pk, survey_id, sql.prep(DailyRollup, "day", day), channel, comments, comments])
+                [account.pk, survey_id, day_value, channel, shard, comments, comments])
 
 
 def _segment_table() -> str:
@@ -109,8 +120,9 @@ def _segment_table() -> str:
     return apps.get_model("reports", "SegmentRollup")._meta.db_table
 
 
-def apply_to_segment_rollups(*, account: Account, deltas: dict[tuple[int, date, str, str], list[int]]) -> None:
-    """Add each delta vector (s0..s10, comments) to its (survey, day, key, value) row in one upsert.
+def apply_to_segment_rollups(*, account: Account,
+                             deltas: dict[tuple[int, date, str, str, int], list[int]]) -> None:
+    """Add each delta vector (s0..s10, comments) to its (survey, day, key, value, shard) row in one upsert.
 
     Rows are written in key order, so two transactions touching the same rows lock them in the same
     order (no deadlock)."""
@@ -119,24 +131,24 @@ def apply_to_segment_rollups(*, account: Account, deltas: dict[tuple[int, date, 
         return
     table = _segment_table()
     columns = ", ".join(_COLUMNS)
-    one = "(" + ", ".join(["%s"] * (5 + len(_COLUMNS))) + ")"
+    one = "(" + ", ".join(["%s"] * (6 + len(_COLUMNS))) + ")"
     params: list[Any] = []
-    for (survey_id, day, key, value), delta in rows:
-        params += [account.pk, survey_id, day, key, value, *delta]
+    for (survey_id, day, key, value, shard), delta in rows:
+        params += [account.pk, survey_id, day, key, value, shard, *delta]
     updates = ", ".join(f"{c} = {table}.{c} + EXCLUDED.{c}" for c in _COLUMNS)
-    sql = (f"INSERT INTO {table} (account_id, survey_id, day, key, value, {columns}) "  # noqa: S608
-           f"VALUES {', '.join([one] * len(rows))} "
-           f"ON CONFLICT (account_id, survey_id, key, day, value) DO UPDATE SET {updates}")
+    statement = (f"INSERT INTO {table} (account_id, survey_id, day, key, value, shard, {columns}) "  # noqa: S608
+                 f"VALUES {', '.join([one] * len(rows))} "
+                 f"ON CONFLICT (account_id, survey_id, key, day, value, shard) DO UPDATE SET {updates}")
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(statement, params)
 
 
 def _segment_deltas(account: Account, response: Response, sign: int,
-                    into: dict[tuple[int, date, str, str], list[int]]) -> None:
+                    into: dict[tuple[int, date, str, str, int], list[int]]) -> None:
     day = rollup_day(account, response.created_at)
     for key in SEGMENT_KEYS:
-        delta = into.setdefault((response.survey_id, day, key, segment_value(response.properties, key)),
-                                [0] * len(_COLUMNS))
+        delta = into.setdefault((response.survey_id, day, key, segment_value(response.properties, key),
+                                 shard_of(response)), [0] * len(_COLUMNS))
         delta[response.score] += sign
         if response.comment:
             delta[-1] += sign
@@ -165,11 +177,13 @@ def record_change(*, account: Account, before: Response | None, after: Response 
         if before is not None and counted(before):
             apply_to_rollup(account=account, survey_id=before.survey_id,
                             day=rollup_day(account, before.created_at), channel=before.channel,
-                            score=before.score, has_comment=bool(before.comment), sign=-1)
+                            score=before.score, has_comment=bool(before.comment), sign=-1,
+                            shard=shard_of(before))
         if after is not None and counted(after):
             apply_to_rollup(account=account, survey_id=after.survey_id, day=rollup_day(account, after.created_at),
-                            channel=after.channel, score=after.score, has_comment=bool(after.comment), sign=+1)
-    deltas: dict[tuple[int, date, str, str], list[int]] = {}
+                            channel=after.channel, score=after.score, has_comment=bool(after.comment), sign=+1,
+                            shard=shard_of(after))
+    deltas: dict[tuple[int, date, str, str, int], list[int]] = {}
     if before is not None and counted(before):
         _segment_deltas(account, before, -1, deltas)
     if after is not None and counted(after):
@@ -187,29 +201,61 @@ def _score_sums(alias: str = "") -> str:
 
 @transaction.atomic
 def rebuild_rollups(*, account: Account) -> int:
-    """Recompute every rollup (daily and per segment) of an account from raw responses, in SQL;
-    returns the number of daily rollup rows."""
+    """Recompute every rollup (daily and per segment) of an account from raw responses, in SQL on
+    PostgreSQL (in Python elsewhere); returns the number of daily rollup rows."""
     DailyRollup.objects.filter(account=account).delete()
     table = _segment_table()
-    columns = ", ".join(_COLUMNS)
-    local_day = "(r.created_at AT TIME ZONE %(tz)s)::date"
-    params = {"account": account.pk, "tz": account.time_zone, "keys": list(SEGMENT_KEYS),
-              "cut": SEGMENT_VALUE_MAX}
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {DailyRollup._meta.db_table} (account_id, survey_id, day, channel, {columns}) "  # noqa: S608
-            f"SELECT r.account_id, r.survey_id, {local_day}, r.channel, {_score_sums('r')} "
-            "FROM responses_response r WHERE r.account_id = %(account)s AND NOT r.suspected_bot "
-            "GROUP BY r.account_id, r.survey_id, 3, r.channel", params)
-        daily = cursor.rowcount
-        cursor.execute(f"DELETE FROM {table} WHERE account_id = %(account)s", params)  # noqa: S608
-        cursor.execute(
-            f"INSERT INTO {table} (account_id, survey_id, day, key, value, {columns}) "  # noqa: S608
-            f"SELECT r.account_id, r.survey_id, {local_day}, k.key, "
-            "left(coalesce(r.properties ->> k.key, ''), %(cut)s), " + _score_sums('r') + " "
-            "FROM responses_response r CROSS JOIN unnest(%(keys)s::text[]) AS k(key) "
-            "WHERE r.account_id = %(account)s AND NOT r.suspected_bot "
-            "GROUP BY r.account_id, r.survey_id, 3, k.key, 5", params)
+        cursor.execute(f"DELETE FROM {table} WHERE account_id = %s", [account.pk])  # noqa: S608
+    daily = _rebuild_sql(account, table) if connection.vendor == "postgresql" else _rebuild_python(account)
     _bump_now_and_on_commit(account)
     return daily
 
+
+def _rebuild_sql(account: Account, table: str) -> int:
+    columns = ", ".join(_COLUMNS)
+    local_day = "(r.created_at AT TIME ZONE %(tz)s)::date"
+    params = {"account": account.pk, "tz": account.time_zone, "keys": list(SEGMENT_KEYS),
+              "cut": SEGMENT_VALUE_MAX, "shards": SHARDS}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {DailyRollup._meta.db_table} (account_id, survey_id, day, channel, shard, {columns}) "  # noqa: S608
+            f"SELECT r.account_id, r.survey_id, {local_day}, r.channel, mod(r.id, %(shards)s), {_score_sums('r')} "
+            "FROM responses_response r WHERE r.account_id = %(account)s AND NOT r.suspected_bot "
+            "GROUP BY r.account_id, r.survey_id, 3, r.channel, 5", params)
+        daily = cursor.rowcount
+        cursor.execute(
+            f"INSERT INTO {table} (account_id, survey_id, day, key, value, shard, {columns}) "  # noqa: S608
+            f"SELECT r.account_id, r.survey_id, {local_day}, k.key, "
+            "left(coalesce(r.properties ->> k.key, ''), %(cut)s), mod(r.id, %(shards)s), " + _score_sums('r') + " "
+            "FROM responses_response r CROSS JOIN unnest(%(keys)s::text[]) AS k(key) "
+            "WHERE r.account_id = %(account)s AND NOT r.suspected_bot "
+            "GROUP BY r.account_id, r.survey_id, 3, k.key, 5, 6", params)
+    return daily
+
+
+def _rebuild_python(account: Account) -> int:
+    """The same rows as ``_rebuild_sql``, computed in Python (SQLite has no AT TIME ZONE)."""
+    daily: dict[tuple[int, date, str, int], list[int]] = {}
+    segments: dict[tuple[int, date, str, str, int], list[int]] = {}
+    rows = (Response.objects.filter(account=account, suspected_bot=False)
+            .values_list("pk", "survey_id", "created_at", "channel", "score", "comment", "properties")
+            .iterator(chunk_size=5000))
+    for pk, survey_id, created_at, channel, score, comment, properties in rows:
+        day, shard = rollup_day(account, created_at), pk % SHARDS
+        buckets = [daily.setdefault((survey_id, day, channel, shard), [0] * len(_COLUMNS))]
+        buckets += [segments.setdefault((survey_id, day, key, segment_value(properties, key), shard),
+                                        [0] * len(_COLUMNS)) for key in SEGMENT_KEYS]
+        for counts in buckets:
+            counts[score] += 1
+            counts[-1] += 1 if comment else 0
+    DailyRollup.objects.bulk_create(
+        [DailyRollup(account=account, survey_id=survey_id, day=day, channel=channel, shard=shard,
+                     **dict(zip(_COLUMNS, counts, strict=True)))
+         for (survey_id, day, channel, shard), counts in daily.items()], batch_size=1000)
+    model = apps.get_model("reports", "SegmentRollup")
+    model.objects.bulk_create(
+        [model(account=account, survey_id=survey_id, day=day, key=key, value=value, shard=shard,
+               **dict(zip(_COLUMNS, counts, strict=True)))
+         for (survey_id, day, key, value, shard), counts in segments.items()], batch_size=1000)
+    return len(daily)
