@@ -101,10 +101,30 @@ class RollupSource:
         dashboards' hot path, and compiling the equivalent ORM aggregate cost more than running it."""
         select = ", ".join([*group_by, _SUMS])
         group = " GROUP BY " + ", ".join(str(i + 1) for i in range(len(group_by))) if group_by else ""
+        where, params = _portable(self.where, self.params)
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT {select} FROM {self.table} WHERE {self.where}{group}",  # noqa: S608
-                           (*select_params, *self.params))
+            cursor.execute(f"SELECT {select} FROM {self.table} WHERE {where}{group}",  # noqa: S608
+                           (*select_params, *params))
             return cursor.fetchall()
+
+
+def _portable(where: str, params: tuple) -> tuple[str, tuple]:
+    """``col = ANY(%s)`` with a list is PostgreSQL's; elsewhere (SQLite, the embedded default) it
+    becomes ``col IN (%s, %s, ...)``."""
+    if connection.vendor == "postgresql":
+        return where, params
+    parts, out, flat = where.split("%s"), [], []
+    out.append(parts[0])
+    for value, part in zip(params, parts[1:], strict=True):
+        if isinstance(value, list | tuple):
+            out[-1] = out[-1].rstrip().removesuffix("ANY(").rstrip().removesuffix("=") + " IN ("
+            out.append(", ".join(["%s"] * len(value)) if value else "NULL")
+            flat.extend(value)
+        else:
+            out.append("%s")
+            flat.append(value)
+        out.append(part)
+    return "".join(out), tuple(flat)
 
 
 _SUMS = ", ".join(f"coalesce(sum({c}), 0)" for c in SCORE_COLUMNS)
@@ -199,8 +219,12 @@ def trend(scope: Scope, *, bucket: str = "month") -> list[tuple[date, list[int]]
     """Counts per score for each week (Monday) or month of the period, oldest first, gaps included."""
     source = rollup_rows(scope)
     if source is not None:
-        trunc = "date_trunc('month', day)::date" if bucket == "month" else "date_trunc('week', day)::date"
-        found = {b: [int(n) for n in counts] for b, *counts in source.sums(trunc)}
+        if connection.vendor == "postgresql":
+            trunc, trunc_params = f"date_trunc('{'month' if bucket == 'month' else 'week'}', day)::date", ()
+        else:  # SQLite: Django's own date_trunc function, which answers text
+            trunc, trunc_params = connection.ops.date_trunc_sql("month" if bucket == "month" else "week", "day", ())
+        found = {b if isinstance(b, date) else date.fromisoformat(str(b)[:10]): [int(n) for n in counts]
+                 for b, *counts in source.sums(trunc, select_params=tuple(trunc_params))}
     else:
         tz = scope.account.tz
         trunc = TruncMonth("created_at", tzinfo=tz) if bucket == "month" else TruncWeek("created_at", tzinfo=tz)
