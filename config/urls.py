@@ -2,13 +2,24 @@
 from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import include, path
+from django.views import defaults
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """404 for a path no URL pattern matches: the APIs' JSON error shape under /api/ and /v1/ (a
+    client parsing errors never gets an HTML page), the friendly page elsewhere."""
+    if request.path.startswith(("/api/", "/v1/")):
+        return JsonResponse({"status": 404, "message": "Not Found"}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
+handler404 = not_found
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),

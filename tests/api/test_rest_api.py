@@ -193,3 +193,11 @@ def test_a_send_over_the_hourly_quota_is_429_with_retry_after_and_writes_nothing
                        **auth(acme_key)).status_code == 201  # scheduling for later is still fine
     with account_scope(acme):
         assert Invitation.objects.filter(person=people[2]).count() == 1
+
+
+def test_a_path_no_route_matches_answers_the_json_error_shape_under_the_apis(client, acme_key):
+    for path in ("/api/v1/surveys/%0A/metrics", "/api/v1/nothing-here", "/v1/nothing-here.json"):
+        response = client.get(path, **auth(acme_key))
+        assert response.status_code == 404 and response["Content-Type"] == "application/json", path
+        assert response.json() == {"status": 404, "message": "Not Found"}
+    assert client.get("/no-such-page").status_code == 404
