@@ -101,6 +101,9 @@ def main() -> None:
         ours, base = timed(page, 30), timed(raw, 30)
         print(f"inbox first page over {total} cases: {ours * 1000:.2f} ms, raw SQL {base * 1000:.2f} ms, "
               f"ratio {ours / base:.2f}x")
+        print(f"RESULT record_response detractor {detractors * 1000:.2f} ms = {detractors / promoters:.2f} x promoter "
+              f"({promoters * 1000:.2f} ms); inbox {ours * 1000:.2f} ms = {ours / base:.2f} x raw SQL "
+              f"({base * 1000:.2f} ms), {total} cases")
 
 
 if __name__ == "__main__":
