@@ -207,3 +207,18 @@ def test_a_batch_of_follow_ups_shares_one_mail_connection(acme, respond, promote
     assert sweep_at(timezone.now() + timedelta(hours=1)) == 3
     assert len(smtp_sink.wait_for(3)) == 3 and smtp_sink.connections == 1
     assert {follow_up_of(r).status for r in responses} == {FollowUp.Status.SENT}
+
+
+@pytest.mark.parametrize(("locale", "link_text", "unsubscribe"), [
+    ("de", "Bewertung abgeben", "Abmelden"), ("fr", "Laisser un avis", "Se désabonner"),
+    ("fi", "Jätä arvio", "Peruuta tilaus"), ("es", "Deja una reseña", "Darse de baja")])
+def test_the_follow_up_speaks_the_survey_language(acme, respond, promoter_rule, review_survey, smtp_sink,
+                                                  locale, link_text, unsubscribe):
+    review_survey.locale = locale
+    with account_scope(acme):
+        review_survey.save()
+    row = follow_up_of(respond(9, person=PersonFactory(account=acme, email="bo@example.com")))
+    assert sweep_at(row.due_at + timedelta(seconds=1)) == 1
+    [message] = smtp_sink.wait_for(1)
+    text = message.get_body(("plain",)).get_content()
+    assert f"{link_text}: " in text and f"{unsubscribe}: " in text
