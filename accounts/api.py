@@ -231,7 +231,7 @@ class AccountViewSet(AccountApiMixin, viewsets.GenericViewSet):
             return  # an undeclared method: DRF answers 405 next
         for name in self.integer_params:
             values = request.query_params.getlist(name)
-            if values and (len(values) > 1 or not values[0].isdigit() or len(values[0]) > 18):
+            if values and (len(values) > 1 or not values[0].isdecimal() or len(values[0]) > 18):
                 raise exceptions.ValidationError({name: ["Give one whole number."]})
         per_page = request.query_params.get("per_page")
         if per_page and not 1 <= int(per_page) <= ApiCursorPagination.max_page_size:

@@ -134,7 +134,7 @@ def survey_person(request: HttpRequest) -> JsonResponse:
     try:
         data = _json(request)
         survey_id = data.get("survey_id")
-        survey = (account.surveys.filter(pk=survey_id).first() if str(survey_id or "").isdigit()
+        survey = (account.surveys.filter(pk=survey_id).first() if str(survey_id or "").isdecimal()
                   else account.surveys.filter(is_default=True).first() or account.surveys.order_by("pk").first())
         if survey is None:
             raise ValidationError({"survey_id": "Unknown survey."})

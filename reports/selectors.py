@@ -198,7 +198,7 @@ def delivered_invitations(account: Account, survey_ids: Sequence[int], period: P
         if key == SOURCE_KEY:
             qs = qs.filter(channel=value)
         elif key == SURVEY_KEY:
-            qs = qs.filter(survey_id=value) if str(value).isdigit() else qs.none()
+            qs = qs.filter(survey_id=value) if str(value).isdecimal() else qs.none()
         else:
             qs = qs.filter(**{f"properties__{key}": value})
     return qs

@@ -177,7 +177,7 @@ def monthly_report_latest(request: HttpRequest, account: str) -> HttpResponse:
 def add_recipient(request: HttpRequest, account: str) -> HttpResponse:
     try:
         services.add_report_recipient(account=request.account, membership=request.membership,
-                                      user_id=int(request.POST["user"]) if request.POST.get("user", "").isdigit()
+                                      user_id=int(request.POST["user"]) if request.POST.get("user", "").isdecimal()
                                       else None, email=request.POST.get("email", ""))
         messages.success(request, _("Recipient added."))
     except ValidationError as error:

@@ -145,7 +145,7 @@ class ResponseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, AccountV
         for name, lookup in (("survey", "survey_id"), ("person", "person_id")):
             value = params.get(name)
             if value:
-                rows = rows.filter(**{lookup: int(value)}) if value.isdigit() and len(value) < 19 else rows.none()
+                rows = rows.filter(**{lookup: int(value)}) if value.isdecimal() and len(value) < 19 else rows.none()
         if "group" in params:  # an empty value is a 400 (the schema's enum), never "no filter"
             group = params["group"]
             if group not in ScoreGroup.values:
@@ -237,7 +237,7 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, AccountViewS
             assignee = params["assignee"]
             if assignee == "none":
                 rows = rows.filter(assignee__isnull=True, assignee_email="")
-            elif assignee.isdigit() and len(assignee) < 19:
+            elif assignee.isdecimal() and len(assignee) < 19:
                 rows = rows.filter(assignee_id=int(assignee))
             else:
                 raise serializers.ValidationError({"assignee": ["Give a user id or none."]})

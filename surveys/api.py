@@ -175,7 +175,7 @@ class InvitationViewSet(IdempotentCreateMixin, mixins.ListModelMixin, mixins.Ret
         rows = self.request.account.invitations.all()
         survey = self.request.query_params.get("survey")
         if survey:
-            rows = rows.filter(survey_id=int(survey)) if survey.isdigit() and len(survey) < 19 else rows.none()
+            rows = rows.filter(survey_id=int(survey)) if survey.isdecimal() and len(survey) < 19 else rows.none()
         status = self.request.query_params.get("status")
         if status:
             if status not in Invitation.Status.values:

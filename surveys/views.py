@@ -211,7 +211,7 @@ def survey_send(request: HttpRequest, account: str, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         if data["target"] == "selected":
-            ids = [int(i) for i in data["person_ids"].split(",") if i.strip().isdigit()]
+            ids = [int(i) for i in data["person_ids"].split(",") if i.strip().isdecimal()]
             people = request.account.people.filter(pk__in=ids)
         elif data["target"] == "import" and data["person_import"]:
             people = request.account.people.filter(
@@ -240,7 +240,7 @@ def _import_people(account, job: PersonImport):
 def invitation_list(request: HttpRequest, account: str) -> HttpResponse:
     rows = request.account.invitations.select_related("person", "survey").order_by("-scheduled_at", "-pk")
     survey = None
-    if request.GET.get("survey", "").isdigit():
+    if request.GET.get("survey", "").isdecimal():
         survey = request.account.surveys.filter(pk=request.GET["survey"]).first()
         rows = rows.filter(survey=survey) if survey else rows.none()
     status = request.GET.get("status", "")

@@ -62,7 +62,7 @@ def parse_when(value: str) -> datetime | None:
     value = (value or "").strip()
     if not value:
         return None
-    if value.isdigit():
+    if value.isdecimal():
         return datetime.fromtimestamp(int(value), tz=UTC)
     moment = parse_datetime(value.replace(" UTC", "+00:00"))
     if moment is None:

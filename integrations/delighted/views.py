@@ -104,7 +104,7 @@ def find_person(account: Any, identifier: str) -> Person:
         return get_object_or_404(account.people, email=normalize_email(identifier.removeprefix("email:")))
     if identifier.startswith("phone_number:"):
         return get_object_or_404(account.people, phone_number=identifier.removeprefix("phone_number:"))
-    if not identifier.isdigit() or len(identifier) > 18:
+    if not identifier.isdecimal() or len(identifier) > 18:
         raise ApiError(404)
     return get_object_or_404(account.people, pk=int(identifier))
 
@@ -113,7 +113,7 @@ def person_by_id(account: Any, value: Any, field: str) -> Person:
     if isinstance(value, dict):  # the Python client PUTs back an expanded person object
         value = value.get("id")
     text = "" if value is None else str(value)
-    if not text.isdigit() or len(text) > 18:
+    if not text.isdecimal() or len(text) > 18:
         raise ApiError(422, {field: ["is invalid"]}) if not text else ApiError(404)
     return get_object_or_404(account.people, pk=int(text))
 
@@ -124,7 +124,7 @@ def trend_of(account: Any, value: Any) -> Trend | None:
         return None
     text = str(value).strip()
     trend = (account.trends.filter(pk=int(text)).first()
-             if text.isdigit() and len(text) < 19 and not isinstance(value, dict | list) else None)
+             if text.isdecimal() and len(text) < 19 and not isinstance(value, dict | list) else None)
     if trend is None:
         raise ApiError(422, {"trend": ["is unknown"]})
     return trend
@@ -218,7 +218,7 @@ def project_responses(request: HttpRequest, api_key: ApiKey) -> QuerySet[Respons
 
 def get_survey_response(request: HttpRequest, api_key: ApiKey, pk: str) -> HttpResponse:
     """GET /v1/survey_responses/<id> (§2.6)."""
-    if not pk.isdigit() or len(pk) > 18:
+    if not pk.isdecimal() or len(pk) > 18:
         raise ApiError(404)
     response = get_object_or_404(responses_for_payload(project_responses(request, api_key)), pk=int(pk))
     return json_response(response_payload(request, response, expand=expand_of(request.params)))
@@ -226,7 +226,7 @@ def get_survey_response(request: HttpRequest, api_key: ApiKey, pk: str) -> HttpR
 
 def update_survey_response(request: HttpRequest, api_key: ApiKey, pk: str) -> HttpResponse:
     """PUT /v1/survey_responses/<id>: the client sends the whole object; read-only keys are ignored (§2.7)."""
-    if not pk.isdigit() or len(pk) > 18:
+    if not pk.isdecimal() or len(pk) > 18:
         raise ApiError(404)
     p = request.params
     response = get_object_or_404(project_responses(request, api_key), pk=int(pk))
@@ -253,7 +253,7 @@ def list_survey_responses(request: HttpRequest, api_key: ApiKey) -> HttpResponse
             rows = rows.filter(**{lookup: moment})
     if p.get("person_id") not in (None, ""):
         person_id = str(p["person_id"])
-        rows = rows.filter(person_id=int(person_id)) if person_id.isdigit() and len(person_id) < 19 else rows.none()
+        rows = rows.filter(person_id=int(person_id)) if person_id.isdecimal() and len(person_id) < 19 else rows.none()
     if p.get("person_email") not in (None, ""):
         rows = rows.filter(person__email=normalize_email(as_str(p["person_email"], "person_email", 254)))
     trend = trend_of(request.account, p.get("trend"))
@@ -370,7 +370,7 @@ def list_memberships(request: HttpRequest, api_key: ApiKey, platform: str) -> Ht
                                                platform=platform).select_related("person"))
     if f.get("person_id") not in (None, ""):
         person_id = str(f["person_id"])
-        rows = rows.filter(person_id=int(person_id)) if person_id.isdigit() and len(person_id) < 19 else rows.none()
+        rows = rows.filter(person_id=int(person_id)) if person_id.isdecimal() and len(person_id) < 19 else rows.none()
     if f.get("person_email") not in (None, ""):
         rows = rows.filter(person__email=normalize_email(str(f["person_email"])))
     if f.get("person_phone_number") not in (None, ""):

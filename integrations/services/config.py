@@ -31,7 +31,7 @@ def clean_filters(*, account: Account, filters: dict[str, Any] | None) -> dict[s
     """Keep the known filter keys, checked; survey ids must be the account's own."""
     raw = filters or {}
     clean: dict[str, Any] = {}
-    survey_ids = [int(s) for s in raw.get("survey_ids") or [] if str(s).isdigit()]
+    survey_ids = [int(s) for s in raw.get("survey_ids") or [] if str(s).isdecimal()]
     if survey_ids:
         if account.surveys.filter(pk__in=survey_ids).count() != len(set(survey_ids)):
             raise ValidationError({"survey_ids": _("Unknown survey.")})

@@ -143,3 +143,11 @@ def test_patch_renames_a_trend_or_replaces_its_filters_and_refuses_unknown_field
                       **bearer(acme_key)).status_code == 405
     with account_scope(acme):
         assert Trend.objects.get().filters == {"properties": {"plan": "free"}}
+
+
+def test_unicode_digits_that_int_cannot_read_are_refused_not_a_500(client, acme, acme_key):
+    # schemathesis found these: "²".isdigit() is True but int("²") raises; ids are parsed with isdecimal()
+    assert call(client, "GET", "/v1/survey_responses.json?trend=%C2%B2", acme_key).status_code == 422
+    missing = call(client, "GET", "/v1/survey_responses/%C2%B3.json", acme_key)
+    assert missing.status_code == 404 and missing.json()["status"] == 404
+    assert call(client, "GET", "/v1/survey_responses.json?person_id=%C2%B9", acme_key).json() == []
