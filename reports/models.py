@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account
 from accounts.scoping import TenantManager
+from responses.models import ScoreCounts
 
 
 class ReportRecipient(models.Model):
@@ -98,7 +99,7 @@ class SelfAssessment(models.Model):
         return f"{self.agent}: {self.score}"
 
 
-class SegmentRollup(models.Model):
+class SegmentRollup(ScoreCounts):
     """Counts per (account, survey, day in the account's time zone, property key, property value): what
     segment breakdowns and property filters read instead of raw rows.
 
@@ -113,19 +114,6 @@ class SegmentRollup(models.Model):
     day = models.DateField()
     key = models.CharField(max_length=40)
     value = models.CharField(max_length=200, blank=True)
-    s0 = models.IntegerField(default=0)
-    s1 = models.IntegerField(default=0)
-    s2 = models.IntegerField(default=0)
-    s3 = models.IntegerField(default=0)
-    s4 = models.IntegerField(default=0)
-    s5 = models.IntegerField(default=0)
-    s6 = models.IntegerField(default=0)
-    s7 = models.IntegerField(default=0)
-    s8 = models.IntegerField(default=0)
-    s9 = models.IntegerField(default=0)
-    s10 = models.IntegerField(default=0)
-    comments = models.IntegerField(default=0)
-    shard = models.PositiveSmallIntegerField(default=0)  # response id % rollups.SHARDS: readers sum the shards
 
     objects = TenantManager()
 
@@ -137,7 +125,3 @@ class SegmentRollup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.survey_id} {self.day} {self.key}={self.value}"
-
-    @property
-    def counts(self) -> list[int]:
-        return [getattr(self, f"s{i}") for i in range(11)]

@@ -81,17 +81,10 @@ class Answer(models.Model):
         return f"{self.question_id}: {self.value}"
 
 
-class DailyRollup(models.Model):
-    """Counts per (account, survey, day in the account's time zone, channel): reports read these.
+class ScoreCounts(models.Model):
+    """The counters every rollup row carries: responses per score (``s0``..``s10``), those with a
+    comment, and the shard the row belongs to (``responses.rollups.SHARDS``; readers sum the shards)."""
 
-    ``s0``..``s10`` count responses per score; ``comments`` those with a comment. Suspected bot
-    traffic is left out. Kept up to date in the response's transaction (``rollups.py``).
-    """
-
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="rollups")
-    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="rollups")
-    day = models.DateField()
-    channel = models.CharField(max_length=8)
     s0 = models.IntegerField(default=0)
     s1 = models.IntegerField(default=0)
     s2 = models.IntegerField(default=0)
@@ -106,6 +99,26 @@ class DailyRollup(models.Model):
     comments = models.IntegerField(default=0)
     shard = models.PositiveSmallIntegerField(default=0)  # response id % rollups.SHARDS: readers sum the shards
 
+    class Meta:
+        abstract = True
+
+    @property
+    def counts(self) -> list[int]:
+        return [getattr(self, c) for c in SCORE_COLUMNS]
+
+
+class DailyRollup(ScoreCounts):
+    """Counts per (account, survey, day in the account's time zone, channel): reports read these.
+
+    ``s0``..``s10`` count responses per score; ``comments`` those with a comment. Suspected bot
+    traffic is left out. Kept up to date in the response's transaction (``rollups.py``).
+    """
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="rollups")
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="rollups")
+    day = models.DateField()
+    channel = models.CharField(max_length=8)
+
     objects = TenantManager()
 
     class Meta:
@@ -115,10 +128,6 @@ class DailyRollup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.survey_id} {self.day} {self.channel}"
-
-    @property
-    def counts(self) -> list[int]:
-        return [getattr(self, c) for c in SCORE_COLUMNS]
 
 
 # --- follow-up cases (closing the loop) ------------------------------------------------------------
