@@ -2,11 +2,13 @@
 self-assessments matched per interaction with the customer's response (docs/metrics.md)."""
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.db import connection
 from django.db.models import Count
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Coalesce
@@ -86,15 +88,30 @@ def matched_pairs(scope: Scope) -> list[MatchedPair]:
     window = timedelta(days=MATCH_WINDOW_DAYS)
     reference = Coalesce(*(KeyTextTransform(key, "properties") for key in INTERACTION_KEYS))
     found: dict[tuple[int, str], tuple[int, int]] = {}
-    rows = (scope.account.responses.filter(survey_id__in=scope.survey_ids, suspected_bot=False,
-                                           created_at__gte=start - window, created_at__lt=end + window)
-            .annotate(ref=reference).filter(ref__in=referenced.values("interaction"))  # a semi-join in SQL
-            .values_list("survey_id", "ref", "score", "id").order_by("created_at", "id"))
+    in_window = scope.account.responses.filter(survey_id__in=scope.survey_ids, suspected_bot=False,
+                                               created_at__gte=start - window, created_at__lt=end + window)
+    if connection.vendor == "postgresql":
+        rows = (in_window.annotate(ref=reference).filter(ref__in=referenced.values("interaction"))  # a semi-join
+                .values_list("survey_id", "ref", "score", "id").order_by("created_at", "id"))
+    else:  # SQLite's JSON_EXTRACT types the values it returns: match in Python (the embedded default)
+        wanted = {ref for _agent, _survey, ref, _score in assessments}
+        rows = [(survey_id, ref, score, pk) for survey_id, props, score, pk in
+                in_window.values_list("survey_id", "properties", "score", "id").order_by("created_at", "id")
+                if (ref := _reference(props)) in wanted]
     for survey_id, ref, score, pk in rows:
         found[(survey_id, ref)] = (score, pk)  # ordered oldest first: the newest is kept
     surveys = {s.pk: s for s in scope.surveys}
     return [MatchedPair(agent, surveys[survey_id], ref, score, *found[(survey_id, ref)])
             for agent, survey_id, ref, score in assessments if (survey_id, ref) in found]
+
+
+def _reference(properties: dict | None) -> str | None:
+    """The first interaction key a response's properties carry, as text (PostgreSQL's ``->>``)."""
+    for key in INTERACTION_KEYS:
+        value = (properties or {}).get(key)
+        if value is not None:
+            return value if isinstance(value, str) else json.dumps(value)
+    return None
 
 
 def matched_gaps(pairs: Iterable[MatchedPair]) -> dict[tuple[str, int], MatchedGap]:

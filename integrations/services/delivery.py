@@ -117,7 +117,19 @@ def send_claimed(*, deliveries: list[Delivery], budget: float) -> list[int]:
 
 def _record_successes(sent: list[tuple[Delivery, http.Result]], now) -> None:  # noqa: ANN001
     """Mark the deliveries delivered and log their attempts in ONE statement (the hot path of fan-out:
-    the ORM's bulk_create + bulk_update cost four round trips)."""
+    the ORM's bulk_create + bulk_update cost four round trips). SQLite (no data-modifying CTE): the ORM."""
+    if connection.vendor != "postgresql":
+        with transaction.atomic():
+            for delivery, result in sent:
+                Delivery.objects.filter(pk=delivery.pk).update(
+                    status=Delivery.Status.DELIVERED, lease_until=None, next_attempt_at=None, delivered_at=now,
+                    last_status_code=result.status_code, last_duration_ms=result.duration_ms,
+                    last_response_excerpt=result.body[:2048], last_error="")
+                DeliveryAttempt.objects.create(
+                    account_id=delivery.account_id, delivery=delivery, number=delivery.attempts, at=now,
+                    status_code=result.status_code, duration_ms=result.duration_ms,
+                    response_excerpt=result.body[:2048], error="")
+        return
     values = ", ".join(["(%s::bigint, %s::integer, %s::integer, %s::text)"] * len(sent))
     params: list = [x for d, r in sent for x in (d.pk, r.status_code, r.duration_ms, r.body[:2048])]
     delivery, attempt = Delivery._meta.db_table, DeliveryAttempt._meta.db_table

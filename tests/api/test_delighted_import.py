@@ -8,6 +8,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 
+from accounts.jsonq import has_properties
 from accounts.scoping import account_scope
 from responses.models import DailyRollup, Response
 from surveys.models import Person, Question
@@ -47,7 +48,7 @@ def test_the_command_imports_responses_with_people_dates_tags_properties_and_ans
     assert (result["created"], result["skipped"]) == (2, 0)
     assert [e["line"] for e in result["errors"]] == [4]  # score 42 is off the scale
     with account_scope(acme):
-        ann = Response.objects.get(properties__contains={"Delighted Response ID": "101"})
+        ann = Response.objects.get(has_properties("properties", {"Delighted Response ID": "101"}))
         assert ann.score == 10 and ann.comment == "Love it" and ann.tags == ["vip", "web"]
         assert ann.person.email == "ann@x.com" and ann.person.name == "Ann"
         assert ann.properties["Plan"] == "Pro" and ann.created_at.isoformat() == "2024-01-15T18:22:33+00:00"
