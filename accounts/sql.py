@@ -30,6 +30,7 @@ def _fields(model: type[models.Model]) -> tuple[models.Field, ...]:
     return tuple(model._meta.concrete_fields)
 
 
+@functools.cache  # built once per model and alias: the hot paths call it on every request
 def select_list(model: type[models.Model], alias: str) -> str:
     """``alias."col1", alias."col2", ...`` for every concrete field, in ``_meta`` order."""
     return ", ".join(f"{alias}.{quote(f.column)}" for f in _fields(model))

@@ -175,71 +175,66 @@ def casesettings_edit(request: HttpRequest, account: str) -> HttpResponse:
     return _settings_page(request, settings_form=form)
 
 
-@managers_only
-@require_POST
-def caserule_create(request: HttpRequest, account: str) -> HttpResponse:
-    form = CaseRuleForm(request.POST, account=request.account)
+def _save_from_form(request: HttpRequest, account: str, form: Any, save: Any, done: str, page_key: str) -> HttpResponse:
+    """The settings page's add/save forms: valid input goes to the service (which may still refuse it
+    with a ValidationError naming the field); back to the page with the form and its errors otherwise."""
     if form.is_valid():
         try:
-            cases.create_case_rule(account=request.account, **form.cleaned_data)
-            messages.success(request, _("Rule added."))
+            save(account=request.account, **form.cleaned_data)
+            messages.success(request, done)
             return redirect("responses:casesettings-edit", account=account)
         except ValidationError as exc:
             _form_errors(form, exc)
-    return _settings_page(request, rule_form=form)
+    return _settings_page(request, **{page_key: form})
+
+
+def _delete(request: HttpRequest, account: str, delete: Any, rule: Any, done: str) -> HttpResponse:
+    delete(rule=rule)
+    messages.success(request, done)
+    return redirect("responses:casesettings-edit", account=account)
+
+
+@managers_only
+@require_POST
+def caserule_create(request: HttpRequest, account: str) -> HttpResponse:
+    return _save_from_form(request, account, CaseRuleForm(request.POST, account=request.account),
+                           cases.create_case_rule, _("Rule added."), "rule_form")
 
 
 @managers_only
 @require_POST
 def caserule_delete(request: HttpRequest, account: str, pk: int) -> HttpResponse:
-    cases.delete_case_rule(rule=get_object_or_404(request.account.case_rules, pk=pk))
-    messages.success(request, _("Rule deleted."))
-    return redirect("responses:casesettings-edit", account=account)
+    return _delete(request, account, cases.delete_case_rule, get_object_or_404(request.account.case_rules, pk=pk),
+                   _("Rule deleted."))
 
 
 @managers_only
 @require_POST
 def routingrule_create(request: HttpRequest, account: str) -> HttpResponse:
-    form = RoutingRuleForm(request.POST, account=request.account)
-    if form.is_valid():
-        try:
-            cases.create_routing_rule(account=request.account, **form.cleaned_data)
-            messages.success(request, _("Routing rule added."))
-            return redirect("responses:casesettings-edit", account=account)
-        except ValidationError as exc:
-            _form_errors(form, exc)
-    return _settings_page(request, routing_form=form)
+    return _save_from_form(request, account, RoutingRuleForm(request.POST, account=request.account),
+                           cases.create_routing_rule, _("Routing rule added."), "routing_form")
 
 
 @managers_only
 @require_POST
 def routingrule_delete(request: HttpRequest, account: str, pk: int) -> HttpResponse:
-    cases.delete_routing_rule(rule=get_object_or_404(request.account.routing_rules, pk=pk))
-    messages.success(request, _("Routing rule deleted."))
-    return redirect("responses:casesettings-edit", account=account)
+    return _delete(request, account, cases.delete_routing_rule,
+                   get_object_or_404(request.account.routing_rules, pk=pk), _("Routing rule deleted."))
 
 
 @managers_only
 @require_POST
 def followuprule_save(request: HttpRequest, account: str) -> HttpResponse:
     """Create or replace the follow-up email of a score group (for one survey or every survey)."""
-    form = FollowUpRuleForm(request.POST, account=request.account)
-    if form.is_valid():
-        try:
-            followups.save_follow_up_rule(account=request.account, **form.cleaned_data)
-            messages.success(request, _("Follow-up email saved."))
-            return redirect("responses:casesettings-edit", account=account)
-        except ValidationError as exc:
-            _form_errors(form, exc)
-    return _settings_page(request, follow_up_form=form)
+    return _save_from_form(request, account, FollowUpRuleForm(request.POST, account=request.account),
+                           followups.save_follow_up_rule, _("Follow-up email saved."), "follow_up_form")
 
 
 @managers_only
 @require_POST
 def followuprule_delete(request: HttpRequest, account: str, pk: int) -> HttpResponse:
-    followups.delete_follow_up_rule(rule=get_object_or_404(request.account.follow_up_rules, pk=pk))
-    messages.success(request, _("Follow-up email deleted."))
-    return redirect("responses:casesettings-edit", account=account)
+    return _delete(request, account, followups.delete_follow_up_rule,
+                   get_object_or_404(request.account.follow_up_rules, pk=pk), _("Follow-up email deleted."))
 
 
 @managers_only

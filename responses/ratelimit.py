@@ -61,11 +61,6 @@ def hit_many(keys: list[tuple[str, int]], *, window: int = WINDOW) -> None:
         raise RateLimited(retry_after=max(1, (bucket + 1) * window - now))
 
 
-def hit(key: str, *, limit: int, window: int = WINDOW) -> None:
-    """Count one request against ``key``; raise ``RateLimited`` past ``limit`` per ``window`` seconds."""
-    hit_many([(key, limit)], window=window)
-
-
 def client_address(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR", "") or "unknown"
 
