@@ -7,6 +7,13 @@ throttle checks, token minting, rendering (HTML + text, i18n), sending over one 
 batch, and recording ``sent``. The baseline sends the same rendered messages with smtplib over one
 connection. The sink is a separate process (aiosmtpd's Sink handler), so both share its cost.
 Prints peak RSS of this (worker-equivalent) process before and after sending.
+
+Concurrency: this process is one Celery pool child running the send tasks one after another, as
+the product's worker does; each task runs its batch over ``SEND_LANES`` lanes (threads, each with
+its own database and SMTP connection; ``--lanes N`` overrides the setting, 1 = one sender). The
+output names the lanes used. CPU per message is printed for this process, the sink and PostgreSQL
+(read from /proc; PostgreSQL's is the whole server's, other sessions on a shared machine included),
+with how busy the whole machine was.
 """
 from __future__ import annotations
 
@@ -45,6 +52,36 @@ def start_sink(port: int) -> subprocess.Popen:
     raise SystemExit("the aiosmtpd sink did not start")
 
 
+def proc_cpu(pid: int, children: bool = False) -> float:
+    """CPU seconds (user + system) of another process, from /proc; with ``children``, plus those of
+    its children that have exited (the postmaster reaps every backend)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if children else 0)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_cpu() -> float:
+    """CPU seconds of the local PostgreSQL server: its live processes and the backends that exited."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdecimal() and (entry / "comm").read_text().strip() == "postgres":
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                postmaster = (Path(f"/proc/{parent}/comm").read_text().strip() != "postgres")
+                total += proc_cpu(int(entry.name), children=postmaster)
+        except OSError:  # gone meanwhile
+            pass
+    return total
+
+
+def machine_cpu() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far, from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    tick = os.sysconf("SC_CLK_TCK")
+    idle = values[3] + values[4]
+    return (sum(values) - idle) / tick, sum(values) / tick
+
+
 def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -53,6 +90,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--count", type=int, default=100_000)
     parser.add_argument("--quick", action="store_true", help="2,000 invitations")
+    parser.add_argument("--lanes", type=int, default=None, help="sender lanes per send task (default: SEND_LANES)")
     parser.add_argument("--profile", action="store_true", help="cProfile the Verbatim part (slower; for finding costs)")
     args = parser.parse_args()
     count = 2000 if args.quick else args.count
@@ -67,6 +105,10 @@ def main() -> None:
     import django
 
     django.setup()
+    from django.conf import settings
+
+    if args.lanes is not None:
+        settings.SEND_LANES = args.lanes
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
@@ -100,9 +142,12 @@ def main() -> None:
             profiler = cProfile.Profile(time.process_time)  # CPU time: wall time is noise on a busy machine
             profiler.enable()
         started, cpu_started = time.perf_counter(), time.process_time()
+        sink_started, machine_started, pg_started = proc_cpu(sink.pid), machine_cpu(), postgres_cpu()
         while services.dispatch_due(enqueue=enqueue):
             pass
         verbatim_seconds, verbatim_cpu = time.perf_counter() - started, time.process_time() - cpu_started
+        sink_cpu, machine_end, pg_cpu = proc_cpu(sink.pid) - sink_started, machine_cpu(), postgres_cpu() - pg_started
+        busy = (machine_end[0] - machine_started[0]) / max(machine_end[1] - machine_started[1], 1e-9)
         if profiler is not None:
             import pstats
 
@@ -118,11 +163,12 @@ def main() -> None:
             sample = Invitation.objects.filter(account=account).select_related("person", "survey", "account")[:count]
             raw = [(i.person.email, services.emails.build_message(invitation=i, raw_token="x" * 32, attempt=9)
                     .message().as_bytes(linesep="\r\n")) for i in sample]
-        started, cpu_started = time.perf_counter(), time.process_time()
+        started, cpu_started, raw_sink_started = time.perf_counter(), time.process_time(), proc_cpu(sink.pid)
         with smtplib.SMTP("127.0.0.1", port) as smtp:
             for to, data in raw:
                 smtp.sendmail("feedback@bench.example", [to], data)
         raw_seconds, raw_cpu = time.perf_counter() - started, time.process_time() - cpu_started
+        raw_sink_cpu = proc_cpu(sink.pid) - raw_sink_started
     finally:
         with cross_account():
             account.delete()
@@ -135,12 +181,15 @@ def main() -> None:
     print(f"raw smtplib, one connection: {base:.0f} msg/s ({raw_seconds:.2f} s)")
     print(f"CPU of this process per message: verbatim {verbatim_cpu / count * 1000:.2f} ms, "
           f"raw {raw_cpu / count * 1000:.2f} ms (the rest is waiting for PostgreSQL and the sink)")
+    print(f"CPU of the sink per message: {sink_cpu / count * 1000:.2f} ms during Verbatim's run, "
+          f"{raw_sink_cpu / count * 1000:.2f} ms during raw's; PostgreSQL {pg_cpu / count * 1000:.2f} ms; "
+          f"whole machine {busy:.0%} busy during Verbatim's run "
+          f"({os.cpu_count()} cores)")
     print(f"load average: {os.getloadavg()[0]:.1f} (figures are noisy on a shared machine)")
     print(f"peak RSS: {rss_before:.0f} MB before sending, {rss_after:.0f} MB after")
-    from django.conf import settings
-
     durable = "durable commits" if settings.SEND_SYNCHRONOUS_COMMIT else "SEND_SYNCHRONOUS_COMMIT=off"
     print(f"RESULT dispatch {ours:.0f} msg/s = {ours / base:.2f} x raw smtplib ({base:.0f} msg/s), {durable}; "
+          f"{settings.SEND_LANES} lane(s) per send task; "
           f"peak RSS {rss_after:.0f} MB (before sending {rss_before:.0f} MB); n={count}")
 
 

@@ -231,6 +231,10 @@ CORS_ALLOW_CREDENTIALS = False
 # crash cannot send a message twice. Off: ~2 ms faster per message on a slow disk, at the price of
 # possibly re-sending the messages of the last ~0.6 s after such a crash (never after a worker crash).
 SEND_SYNCHRONOUS_COMMIT = env.bool("SEND_SYNCHRONOUS_COMMIT", default=True)
+# Sender lanes per send task: the batch is split over this many threads, each with its own database
+# and mail connection, so their durable "sending" commits share WAL flushes (group commit) instead of
+# queueing one flush each. 1: the batch goes out sequentially, as before.
+SEND_LANES = env.int("SEND_LANES", default=4)
 # Complaint-rate auto-pause (EM-8; surveys/services/complaints.py) and who hears about it.
 OPERATOR_EMAIL = env.str("OPERATOR_EMAIL", default="")
 COMPLAINT_RATE_THRESHOLD = env.float("COMPLAINT_RATE_THRESHOLD", default=0.003)

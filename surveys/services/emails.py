@@ -74,6 +74,7 @@ def sending_domain(from_email: str) -> str:
 TOKEN_SENTINEL = "VERBATIMTOKENSENTINEL"
 UNSUB_SENTINEL = "VERBATIMUNSUBSCRIBESENTINEL"
 _RENDERED: dict[tuple, tuple[str, str]] = {}
+_DEFAULT_TEXTS: dict[str, tuple[str, str]] = {}
 
 
 @dataclass
@@ -97,37 +98,47 @@ def _render_parts(*, invitation: Invitation, preview: bool) -> tuple[str, tuple,
     site = settings.SITE_URL
     unsub = unsubscribe_token(account_id=account.pk, person_id=person.pk or 0)
     locale = invitation_locale(invitation)
-    with translation.override(locale):
-        subject_text = props.get("delighted_email_subject") or survey.email_subject or _(
-            "How are we doing? A quick question from {{company}}")
-        intro_text = props.get("delighted_intro_message") or survey.email_intro or _(
-            "We would love to hear what you think. It takes one click.")
-        values = placeholder_values(survey=survey, person=person, properties=props)
+    default_subject, default_intro = _default_texts(locale)
+    subject_text = props.get("delighted_email_subject") or survey.email_subject or default_subject
+    intro_text = props.get("delighted_intro_message") or survey.email_intro or default_intro
+    values = placeholder_values(survey=survey, person=person, properties=props)
 
-        def fill(text: str) -> str:
-            return PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(1).replace("_", " ")), text or "")
+    def fill(text: str) -> str:
+        return PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(1).replace("_", " ")), text or "")
 
-        question, intro, subject = fill(survey.question), fill(intro_text), fill(subject_text)
-        key = (locale, question, intro, site, preview, account.pk, account.name, account.brand_color,
-               account.logo.name if account.logo else "", survey.pk, survey.scale_min, survey.scale_max,
-               survey.low_label, survey.high_label)
-        cached = _RENDERED.get(key)
-        if cached is None:
-            context = {
-                "account": account, "survey": survey, "question": question, "intro": intro,
-                "scores": [{"value": s, "url": f"{site}/r/{TOKEN_SENTINEL}/{s}"} for s in survey.scores],
-                "survey_url": f"{site}/r/{TOKEN_SENTINEL}", "unsubscribe_url": f"{site}/u/{UNSUB_SENTINEL}",
-                "brand_color": account.brand_color, "low_label": survey.low_label, "high_label": survey.high_label,
-                "preview": preview, "site_url": site, "LANGUAGE_CODE": locale,
-            }
-            # One line per score button: lines stay far below SMTP's 998 limit, so the HTML part
-            # goes as 7/8bit rather than quoted-printable, which lets message_bytes fill its slots.
+    question, intro, subject = fill(survey.question), fill(intro_text), fill(subject_text)
+    key = (locale, question, intro, site, preview, account.pk, account.name, account.brand_color,
+           account.logo.name if account.logo else "", survey.pk, survey.scale_min, survey.scale_max,
+           survey.low_label, survey.high_label)
+    cached = _RENDERED.get(key)
+    if cached is None:
+        context = {
+            "account": account, "survey": survey, "question": question, "intro": intro,
+            "scores": [{"value": s, "url": f"{site}/r/{TOKEN_SENTINEL}/{s}"} for s in survey.scores],
+            "survey_url": f"{site}/r/{TOKEN_SENTINEL}", "unsubscribe_url": f"{site}/u/{UNSUB_SENTINEL}",
+            "brand_color": account.brand_color, "low_label": survey.low_label, "high_label": survey.high_label,
+            "preview": preview, "site_url": site, "LANGUAGE_CODE": locale,
+        }
+        # One line per score button: lines stay far below SMTP's 998 limit, so the HTML part
+        # goes as 7/8bit rather than quoted-printable, which lets message_bytes fill its slots.
+        with translation.override(locale):
             cached = (render_to_string("surveys/emails/invitation.txt", context),
                       render_to_string("surveys/emails/invitation.html", context).replace("</td><td", "</td>\n<td"))
-            if len(_RENDERED) > 512:
-                _RENDERED.clear()
-            _RENDERED[key] = cached
+        if len(_RENDERED) > 512:
+            _RENDERED.clear()
+        _RENDERED[key] = cached
     return " ".join(subject.split()), key, cached, unsub
+
+
+def _default_texts(locale: str) -> tuple[str, str]:
+    """The default subject and intro in ``locale`` (translated once per process and locale)."""
+    texts = _DEFAULT_TEXTS.get(locale)
+    if texts is None:
+        with translation.override(locale):
+            texts = (_("How are we doing? A quick question from {{company}}"),
+                     _("We would love to hear what you think. It takes one click."))
+        _DEFAULT_TEXTS[locale] = texts
+    return texts
 
 
 def render_invitation(*, invitation: Invitation, raw_token: str | None, preview: bool = False) -> RenderedEmail:
@@ -172,17 +183,27 @@ def _message(*, invitation_id: str, account_id: str, from_email: str, to: str, a
 INVITATION_SENTINEL = "VERBATIMINVITATIONSENTINEL"
 ATTEMPT_SENTINEL = "VERBATIMATTEMPTSENTINEL"
 TO_SENTINEL = "verbatimtosentinel@verbatim-sentinel.invalid"
+SUBJECT_SENTINEL = "VERBATIMSUBJECTSENTINEL"
 # Headers whose values differ per message: rebuilt whole, folded as the stdlib (compat32) folds a
 # value with no whitespace: on the next line when "Name: value" would pass 78 characters.
 SLOT_HEADERS = (b"To", b"Date", b"Message-ID", b"X-Verbatim-Invitation", b"List-Unsubscribe")
 _SAFE_ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
                            r"@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
 _SAFE_VALUE = re.compile(r"[!-+\--:<-~]+")  # printable ASCII without space, comma or semicolon
-_FRAMES: dict[tuple, tuple[list, str] | None] = {}
+# A subject that goes into its slot as is: printable ASCII, single spaces, short enough that neither
+# Django (Header.encode) nor the generator folds it, and nothing an encoded word could be read from.
+# Others are part of the frame (one frame per distinct subject; a per-person one then costs a build).
+_SLOT_SUBJECT = re.compile(r"(?!.*=\?)[!-~]+( [!-~]+)*")
+SLOT_SUBJECT_MAX = 60
+_FRAMES: dict[tuple, tuple[list, bytes, str] | None] = {}
+_TOKEN_BYTES, _UNSUB_BYTES = TOKEN_SENTINEL.encode(), UNSUB_SENTINEL.encode()
 
 
-def _frame(*, rendered: RenderedEmail, from_email: str, account_id: str) -> tuple[list, str] | None:
-    """The message's bytes cut at its slots, and the envelope sender; None when slots are unsafe."""
+def _frame(*, rendered: RenderedEmail, from_email: str, account_id: str,
+           slots: tuple[bytes, ...] = SLOT_HEADERS) -> tuple[list, bytes, str] | None:
+    """The message's head cut at its ``slots`` headers, its body with the link sentinels in place
+    (replaced per message: C-speed, once per sentinel), and the envelope sender; None when slots are
+    unsafe."""
     from django.core.mail.message import sanitize_address
 
     message = _message(invitation_id=INVITATION_SENTINEL, account_id=account_id, from_email=from_email,
@@ -199,7 +220,7 @@ def _frame(*, rendered: RenderedEmail, from_email: str, account_id: str) -> tupl
     text: list[bytes] = []
     for lines in headers:
         name = lines[0].split(b":", 1)[0]
-        if name in SLOT_HEADERS:
+        if name in slots:
             pieces.extend([b"".join(text), name.decode()])
             text = []
         else:
@@ -207,17 +228,14 @@ def _frame(*, rendered: RenderedEmail, from_email: str, account_id: str) -> tupl
     body = b"".join(text) + b"\r\n" + body
     if (body.lower().count(b"content-transfer-encoding: quoted-printable")
             or body.lower().count(b"content-transfer-encoding: base64")
-            or any(s.encode() in body for s in (INVITATION_SENTINEL, ATTEMPT_SENTINEL, TO_SENTINEL))
+            or any(s.encode() in body for s in (INVITATION_SENTINEL, ATTEMPT_SENTINEL, TO_SENTINEL,
+                                                 SUBJECT_SENTINEL))
             or max(len(line) for line in body.split(b"\r\n")) > 600
-            or sorted(p for p in pieces if isinstance(p, str)) != sorted(n.decode() for n in SLOT_HEADERS)):
+            or sorted(p for p in pieces if isinstance(p, str)) != sorted(n.decode() for n in slots)):
         return None  # a slot would need MIME encoding or could break a line limit: take the full build
-    for position, chunk in enumerate(re.split(b"(" + TOKEN_SENTINEL.encode() + b"|" + UNSUB_SENTINEL.encode() + b")",
-                                              body)):
-        pieces.append(chunk.decode() if position % 2 else chunk)
-    if set(p for p in pieces if isinstance(p, str)) != {n.decode() for n in SLOT_HEADERS} | {
-            TOKEN_SENTINEL, UNSUB_SENTINEL}:
+    if TOKEN_SENTINEL.encode() not in body or UNSUB_SENTINEL.encode() not in body:
         return None
-    return pieces, sanitize_address(from_email, settings.DEFAULT_CHARSET)
+    return pieces, body, sanitize_address(from_email, settings.DEFAULT_CHARSET)
 
 
 def _header(name: str, value: str) -> bytes:
@@ -238,29 +256,30 @@ def message_bytes(*, invitation: Invitation, raw_token: str, attempt: int) -> tu
               "X-Verbatim-Invitation": str(invitation.pk), "List-Unsubscribe": f"<{site}/u/{unsub}>",
               TOKEN_SENTINEL: raw_token, UNSUB_SENTINEL: unsub}
     frame = None
-    if _SAFE_ADDRESS.fullmatch(to) and all(_SAFE_VALUE.fullmatch(v) for k, v in values.items() if k != "Date"):
-        frame_key = (key, subject, from_email)
+    if (_SAFE_ADDRESS.fullmatch(to) and UNSUB_SENTINEL not in raw_token
+            and all(_SAFE_VALUE.fullmatch(v) for k, v in values.items() if k != "Date")):
+        subject_slot = len(subject) <= SLOT_SUBJECT_MAX and bool(_SLOT_SUBJECT.fullmatch(subject))
+        if subject_slot:  # one frame for every subject of this survey and look (per-person subjects too)
+            values["Subject"] = subject
+        frame_key = (key, None if subject_slot else subject, from_email)
         if frame_key not in _FRAMES:
             if len(_FRAMES) > 512:
                 _FRAMES.clear()
             text, html = cached
-            sentinel = RenderedEmail(subject=subject, text=text, html=html,
+            sentinel = RenderedEmail(subject=SUBJECT_SENTINEL if subject_slot else subject, text=text, html=html,
                                      unsubscribe_url=f"{site}/u/{UNSUB_SENTINEL}")
             _FRAMES[frame_key] = _frame(rendered=sentinel, from_email=from_email,
-                                        account_id=str(invitation.account_id))
+                                        account_id=str(invitation.account_id),
+                                        slots=SLOT_HEADERS + (b"Subject",) if subject_slot else SLOT_HEADERS)
         frame = _FRAMES[frame_key]
     if frame is None:
         message = build_message(invitation=invitation, raw_token=raw_token, attempt=attempt)
         return (sanitize_address(from_email, settings.DEFAULT_CHARSET),
                 [sanitize_address(a, settings.DEFAULT_CHARSET) for a in message.recipients()],
                 message.message().as_bytes(linesep="\r\n"))
-    pieces, envelope_from = frame
-    out = []
-    for piece in pieces:
-        if isinstance(piece, bytes):
-            out.append(piece)
-        elif piece in (TOKEN_SENTINEL, UNSUB_SENTINEL):
-            out.append(values[piece].encode())
-        else:
-            out.append(_header(piece, values[piece]))
+    pieces, body, envelope_from = frame
+    out = [piece if type(piece) is bytes else _header(piece, values[piece]) for piece in pieces]
+    # The token first: it cannot contain the unsubscribe sentinel (checked above), so the second
+    # replace finds only the frame's own sentinels.
+    out.append(body.replace(_TOKEN_BYTES, raw_token.encode()).replace(_UNSUB_BYTES, unsub.encode()))
     return envelope_from, [to], b"".join(out)
