@@ -253,6 +253,9 @@ WEBHOOK_RETRY_SCHEDULE = [int(s) for s in env.list(
     "WEBHOOK_RETRY_SCHEDULE", default=["5", "300", "1800", "7200", "18000", "36000", "50400", "72000", "86400"])]
 WEBHOOK_DISABLE_AFTER_SECONDS = env.int("WEBHOOK_DISABLE_AFTER_SECONDS", default=5 * 24 * 3600)
 WEBHOOK_DISABLE_MIN_FAILURES = env.int("WEBHOOK_DISABLE_MIN_FAILURES", default=5)
+# A web process publishes fan-out messages from a thread that waits this long to gather an account's events
+# into one broker message (accounts/events.py); fan-out latency grows by at most this much.
+EVENT_PUBLISH_WINDOW_MS = env.int("EVENT_PUBLISH_WINDOW_MS", default=100)
 EVENT_SWEEP_AFTER_SECONDS = env.int("EVENT_SWEEP_AFTER_SECONDS", default=30)  # pending events the sweeper republishes
 
 SESSION_COOKIE_HTTPONLY = True

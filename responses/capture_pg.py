@@ -84,10 +84,11 @@ def row_json(obj: models.Model, *, with_pk: bool = False) -> str:
                        for f in fields})
 
 
-def _columns(model: type[models.Model], *, with_pk: bool) -> tuple[str, str]:
-    """(target column list, the same columns of the populated record ``r``)."""
-    names = [sql.quote(f.column) for f in model._meta.concrete_fields if with_pk or not f.primary_key]
-    return ", ".join(names), ", ".join(f"r.{n}" for n in names)
+def _populated(model: type[models.Model], param: str) -> str:
+    """``model``'s row from the JSON parameter ``param``, its id from the table's sequence unless given."""
+    table = model._meta.db_table
+    return (f"jsonb_populate_record(NULL::{table}, jsonb_build_object('id', "
+            f"nextval(pg_get_serial_sequence('{table}', 'id'))) || %({param})s::jsonb) r")
 
 
 @functools.cache
@@ -96,14 +97,12 @@ def write_sql(with_case: bool, with_follow_up: bool) -> str:
     rollup rows touched (daily, segments), and with a case the case id and its event id."""
     segments = apps.get_model("reports", "SegmentRollup")._meta.db_table
     counters = ", ".join(rollups.COLUMNS)
+    keys = ", ".join(f"'{key}'" for key in sorted(rollups.SEGMENT_KEYS))  # constants of ours, not input
     vector = ", ".join(f"x.v[{i + 1}]" for i in range(len(rollups.COLUMNS)))
 
-    def add(table: str) -> str:
-        return ", ".join(f"{c} = {table}.{c} + EXCLUDED.{c}" for c in rollups.COLUMNS)
-
-    resp_cols, resp_values = _columns(Response, with_pk=True)
-    parts = [
-        f"resp AS (INSERT INTO {Response._meta.db_table} ({resp_cols}) SELECT {resp_values} "  # noqa: S608 (model metadata)
+    add = ", ".join(f"{c} = t.{c} + EXCLUDED.{c}" for c in rollups.COLUMNS)
+    parts = [  # the response's id is given (the door's nextval): no sequence call here
+        f"resp AS (INSERT INTO {Response._meta.db_table} SELECT r.* "  # noqa: S608 (model metadata)
         f"FROM jsonb_populate_record(NULL::{Response._meta.db_table}, %(response)s::jsonb) r "
         "ON CONFLICT (invitation_id) DO NOTHING RETURNING id, account_id)",
         "x AS (SELECT %(vector)s::int[] AS v)",
@@ -115,21 +114,20 @@ def write_sql(with_case: bool, with_follow_up: bool) -> str:
         "ev AS (INSERT INTO accounts_event (account_id, kind, payload, status, attempts, created_at) "
         "SELECT resp.account_id, 'response.created', jsonb_build_object('response_id', resp.id), 'pending', 0, "
         "%(now)s FROM resp RETURNING id)",
-        f"daily AS (INSERT INTO responses_dailyrollup (account_id, survey_id, day, channel, shard, {counters}) "  # noqa: S608
+        f"daily AS (INSERT INTO responses_dailyrollup AS t (account_id, survey_id, day, channel, shard, {counters}) "  # noqa: S608
         f"SELECT resp.account_id, %(survey)s, %(day)s, %(channel)s, %(shard)s, {vector} FROM resp, x "
-        "ON CONFLICT (account_id, survey_id, day, channel, shard) DO UPDATE SET "
-        f"{add('responses_dailyrollup')} RETURNING 1)",
-        f"seg AS (INSERT INTO {segments} (account_id, survey_id, day, key, value, shard, {counters}) "  # noqa: S608
-        f"SELECT resp.account_id, %(survey)s, %(day)s, k.key, k.value, %(shard)s, {vector} FROM resp, x, "
-        "unnest(%(keys)s::text[], %(values)s::text[]) WITH ORDINALITY AS k(key, value, n) ORDER BY k.n "
-        f"ON CONFLICT (account_id, survey_id, key, day, value, shard) DO UPDATE SET {add(segments)} RETURNING 1)",
+        f"ON CONFLICT (account_id, survey_id, day, channel, shard) DO UPDATE SET {add} RETURNING 1)",
+        f"seg AS (INSERT INTO {segments} AS t (account_id, survey_id, day, key, value, shard, {counters}) "  # noqa: S608
+        f"SELECT resp.account_id, %(survey)s, %(day)s, k.key, v.value, %(shard)s, {vector} FROM resp, x, "
+        f"unnest(ARRAY[{keys}]) WITH ORDINALITY AS k(key, n) "
+        "JOIN jsonb_array_elements_text(%(values)s::jsonb) WITH ORDINALITY AS v(value, n) USING (n) ORDER BY n "
+        f"ON CONFLICT (account_id, survey_id, key, day, value, shard) DO UPDATE SET {add} RETURNING 1)",
     ]
     result = ["resp.id", "ev.id", "(SELECT count(*) FROM daily)", "(SELECT count(*) FROM seg)"]
     if with_case:
-        case_cols, case_values = _columns(Case, with_pk=False)
         parts += [
-            f"c AS (INSERT INTO {Case._meta.db_table} ({case_cols}) SELECT {case_values} FROM resp, "  # noqa: S608 (model metadata)
-            f"jsonb_populate_record(NULL::{Case._meta.db_table}, %(case)s::jsonb) r RETURNING id)",
+            f"c AS (INSERT INTO {Case._meta.db_table} SELECT r.* FROM resp, {_populated(Case, 'case')} "  # noqa: S608 (model metadata)
+            "RETURNING id)",
             "h AS (INSERT INTO responses_caseevent (account_id, case_id, kind, data, created_at) "
             "SELECT resp.account_id, c.id, 'opened', %(opened)s::jsonb, %(now)s FROM resp, c)",
             "cev AS (INSERT INTO accounts_event (account_id, kind, payload, status, attempts, created_at) "
@@ -138,9 +136,8 @@ def write_sql(with_case: bool, with_follow_up: bool) -> str:
         ]
         result += ["(SELECT c.id FROM c)", "(SELECT cev.id FROM cev)"]
     if with_follow_up:
-        fu_cols, fu_values = _columns(FollowUp, with_pk=False)
-        parts.append(f"fu AS (INSERT INTO {FollowUp._meta.db_table} ({fu_cols}) SELECT {fu_values} FROM resp, "  # noqa: S608 (model metadata)
-                     f"jsonb_populate_record(NULL::{FollowUp._meta.db_table}, %(follow_up)s::jsonb) r)")
+        parts.append(f"fu AS (INSERT INTO {FollowUp._meta.db_table} SELECT r.* FROM resp, "  # noqa: S608 (model metadata)
+                     f"{_populated(FollowUp, 'follow_up')})")
     return f"WITH {', '.join(parts)} SELECT {', '.join(result)} FROM resp, ev"  # noqa: S608 (model metadata)
 
 
@@ -155,15 +152,15 @@ def first_answer(*, response: Response, capture: CaptureContext,
     vector = [0] * len(rollups.COLUMNS)
     vector[response.score] = 1
     vector[-1] = 1 if response.comment else 0
-    keys = sorted(rollups.SEGMENT_KEYS)
     params: dict[str, Any] = {
-        "response": row_json(response, with_pk=True), "vector": vector, "now": now,
+        "response": row_json(response, with_pk=True), "now": now,
+        "vector": "{" + ",".join(map(str, vector)) + "}",  # text: psycopg dumps a str faster than a list
         "answers": json.dumps([{"q": qid, "v": result[0], "o": result[1]}
                                for qid, result in answers.items() if result is not None]),
         "person": sql.Int8(response.person_id), "survey": sql.Int8(response.survey_id),
         "day": rollups.rollup_day(account, now), "channel": response.channel,
-        "shard": sql.Int8(rollups.shard_of(response)), "keys": keys,
-        "values": [rollups.segment_value(response.properties, k) for k in keys],
+        "shard": sql.Int8(rollups.shard_of(response)),
+        "values": json.dumps([rollups.segment_value(response.properties, k) for k in sorted(rollups.SEGMENT_KEYS)]),
     }
     if planned is not None:
         params |= {"case": row_json(planned.case), "opened": json.dumps(planned.opened),

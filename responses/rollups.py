@@ -106,8 +106,11 @@ class _Bumper:
 
     @staticmethod
     def run(items: queue.SimpleQueue[Account]) -> None:
+        from django.conf import settings
+
         while True:
             batch = {(account := items.get()).pk: account}
+            time.sleep(settings.EVENT_PUBLISH_WINDOW_MS / 1000)  # one bump for a burst (as events.py does)
             while True:
                 try:
                     account = items.get_nowait()
