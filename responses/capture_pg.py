@@ -38,8 +38,6 @@ from responses.cases import CaseContext, context_columns_sql, context_from_json,
 from responses.followups import plan_new_follow_up
 from responses.models import Case, FollowUp, FollowUpRule, Response
 
-CASE_COLUMNS = 4  # context_columns_sql's JSON columns
-
 
 @dataclass
 class CaptureContext:
@@ -52,21 +50,33 @@ class CaptureContext:
 
 @functools.cache
 def door_columns_sql() -> str:
-    """The columns the door query adds for a capture (``i`` is the invitation), in ``door_extras`` order."""
-    return (f"{context_columns_sql('i.account_id')}, "  # noqa: S608 (model metadata)
+    """The columns the door query adds for a capture (``i`` is the invitation): the account's case context
+    and the survey's follow-up rules as one JSON text, and the next response id."""
+    return (f"json_build_array({context_columns_sql('i.account_id')}, "  # noqa: S608 (model metadata)
             "(SELECT json_agg(f ORDER BY f.id) FROM responses_followuprule f WHERE f.account_id = i.account_id "
-            "AND (f.survey_id = i.survey_id OR f.survey_id IS NULL)), "
+            "AND (f.survey_id = i.survey_id OR f.survey_id IS NULL)))::text, "
             f"nextval(pg_get_serial_sequence('{Response._meta.db_table}', 'id'))")
 
 
-DOOR_COLUMNS = CASE_COLUMNS + 2
+DOOR_COLUMNS = 2
+_EXTRAS_CACHE_SIZE = 256
+_extras_cache: dict[str, tuple[CaseContext, list[FollowUpRule]]] = {}
 
 
 def door_extras(values: tuple[Any, ...] | list[Any]) -> CaptureContext:
-    """The ``CaptureContext`` from the door row's last ``DOOR_COLUMNS`` values."""
-    *case_columns, follow_up_rules, response_id = values
-    return CaptureContext(response_id=response_id, case_context=context_from_json(*case_columns),
-                          follow_up_rules=[sql.from_json(FollowUpRule, r) for r in follow_up_rules or []])
+    """The ``CaptureContext`` from the door row's last ``DOOR_COLUMNS`` values.
+
+    The rules and settings are built once per distinct JSON text and process (the text is the exact
+    content, so an edit is a new key: nothing to invalidate); capture only reads them."""
+    text, response_id = values
+    built = _extras_cache.get(text)
+    if built is None:
+        *case_columns, follow_up_rules = json.loads(text)
+        built = (context_from_json(*case_columns), [sql.from_json(FollowUpRule, r) for r in follow_up_rules or []])
+        if len(_extras_cache) >= _EXTRAS_CACHE_SIZE:
+            _extras_cache.clear()
+        _extras_cache[text] = built
+    return CaptureContext(response_id=response_id, case_context=built[0], follow_up_rules=built[1])
 
 
 def _json_value(value: Any) -> Any:
