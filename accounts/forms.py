@@ -67,12 +67,19 @@ class AccountSettingsForm(forms.ModelForm):
         return days
 
     # Send quotas (EM-28): optional on the form (a post without them keeps the saved values), bounded.
+    # Only owners change them: an admin sees them disabled, and a crafted post of them is ignored.
     QUOTA_LIMITS = {"send_quota_hourly": 100_000, "send_quota_daily": 1_000_000, "send_recipient_cap": 10_000}
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, quotas_editable: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.quotas_editable = quotas_editable
         for name in self.QUOTA_LIMITS:
-            self.fields[name].required = False
+            field = self.fields[name]
+            field.required = False
+            if not quotas_editable:
+                field.disabled = True
+                owner_only = str(_("Only an owner can change this."))
+                field.help_text = f"{field.help_text} {owner_only}" if field.help_text else owner_only
 
     def _clean_quota(self, name: str) -> int:
         value = self.cleaned_data.get(name)
@@ -95,6 +102,10 @@ class AccountSettingsForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        if not self.quotas_editable:
+            for name in self.QUOTA_LIMITS:  # disabled: the saved values stay, the service is not asked to write them
+                data.pop(name, None)
+            return data
         hourly, daily = data.get("send_quota_hourly"), data.get("send_quota_daily")
         if hourly and daily and hourly > daily:
             self.add_error("send_quota_hourly", _("The hourly quota cannot be above the daily one."))

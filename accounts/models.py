@@ -59,6 +59,12 @@ class Account(models.Model):
         _("recipients per request"), default=1000,
         help_text=_("The most people one send or API call may invite at once."))
     # --- end send quotas ---
+    # --- web widget identity verification (responses/widget_identity.py): HMAC of the user id or email ---
+    widget_secret = models.CharField(_("widget identity secret"), max_length=64, blank=True, editable=False)
+    widget_require_verified = models.BooleanField(
+        _("require a verified identity in the web widget"), default=False,
+        help_text=_("The widget must then pass user_hash = HMAC-SHA256(secret, user id or email)."))
+    # --- end web widget identity ---
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

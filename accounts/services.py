@@ -118,13 +118,18 @@ ACCOUNT_SETTINGS_FIELDS = (
     "throttle_days", "link_expiry_days", "edit_window_days", "headless_signals",
     "send_quota_hourly", "send_quota_daily", "send_recipient_cap",  # EM-28 send quotas
 )
+OWNER_ONLY_SETTINGS = ("send_quota_hourly", "send_quota_daily", "send_recipient_cap")
 
 
-def update_account_settings(*, account: Account, changes: dict[str, Any]) -> Account:
-    """Apply validated settings (from ``AccountSettingsForm``); unknown fields are refused."""
+def update_account_settings(*, account: Account, changes: dict[str, Any], by: Membership) -> Account:
+    """Apply validated settings (from ``AccountSettingsForm``); unknown fields are refused, and only
+    owners change the send quotas (they bound what a compromised admin login can send)."""
     unknown = set(changes) - set(ACCOUNT_SETTINGS_FIELDS)
     if unknown:
         raise ValidationError({sorted(unknown)[0]: _("This setting cannot be changed here.")})
+    owner_only = sorted(set(changes) & set(OWNER_ONLY_SETTINGS))
+    if owner_only and by.role != Role.OWNER:
+        raise ValidationError({owner_only[0]: _("Only an owner can change the send quotas.")})
     if "name" in changes and not str(changes["name"]).strip():
         raise ValidationError({"name": _("Give the account a name.")})
     for field, value in changes.items():

@@ -105,10 +105,11 @@ def managers_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespon
 def account_settings(request: HttpRequest, account: str) -> HttpResponse:
     """The account's name, locale, sender, branding and sending rules."""
     acct = request.account
-    form = AccountSettingsForm(request.POST or None, request.FILES or None, instance=acct)
+    form = AccountSettingsForm(request.POST or None, request.FILES or None, instance=acct,
+                               quotas_editable=request.membership.role == Role.OWNER)
     if request.method == "POST" and form.is_valid():
         try:
-            services.update_account_settings(account=acct, changes=form.cleaned_data)
+            services.update_account_settings(account=acct, changes=form.cleaned_data, by=request.membership)
         except ValidationError as error:
             add_errors(form, error)
         else:

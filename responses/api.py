@@ -164,7 +164,8 @@ class ResponseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, AccountV
 
     @NOTES_GET
     @NOTES_POST
-    @action(detail=True, methods=["get", "post"], url_path="notes", url_name="notes")
+    @action(detail=True, methods=["get", "post"], url_path="notes", url_name="notes",
+            pagination_class=None)  # a plain list (docs/api.md); without this the schema says paginated
     def notes(self, request: Request, pk: str | None = None) -> ApiResponse:
         """Notes on this response: list them (oldest first) or add one."""
         return notes_answer(request, self.get_object())
@@ -265,7 +266,8 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, AccountViewS
 
     @NOTES_GET
     @NOTES_POST
-    @action(detail=True, methods=["get", "post"], url_path="notes", url_name="notes")
+    @action(detail=True, methods=["get", "post"], url_path="notes", url_name="notes",
+            pagination_class=None)  # a plain list (docs/api.md); without this the schema says paginated
     def notes(self, request: Request, pk: str | None = None) -> ApiResponse:
         """Notes on the case's response: list them (oldest first) or add one (recorded in the case's history)."""
         return notes_answer(request, self.get_object().response)

@@ -28,6 +28,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.scoping import account_scope
 from responses import actions, selectors, services
+from responses import widget_identity as widget_identity_checks  # the view below is named widget_identity
 from responses.forms import HONEYPOT_FIELD, answers_from_post, link_properties
 from responses.models import Response
 from responses.ratelimit import RateLimited, flush, limit_address, limit_writes
@@ -395,6 +396,8 @@ def widget_limited(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
             response = widget_response({"errors": {"__all__": [_("Too many requests.")]}}, status=429)
             response["Retry-After"] = str(exc.retry_after)
             return response
+        except widget_identity_checks.WidgetIdentityRejected as exc:
+            return json_errors(exc, status=exc.status)
         except ValidationError as exc:
             return json_errors(exc)
 
@@ -408,16 +411,19 @@ def widget_config(request: HttpRequest, public_id: str) -> JsonResponse:
     survey = services.survey_for_public_id(public_id)
     email = (request.GET.get("email") or "").strip()[:254] or None
     user_id = (request.GET.get("user_id") or "").strip()[:100] or None
+    verified = widget_identity_checks.verify_widget_identity(
+        account=survey.account, email=email, user_id=user_id, user_hash=request.GET.get("user_hash"))
     with respondent(survey):
         if not services.widget_should_show(survey=survey, email=email):
             return widget_response({"show": False})
-        nonce = signing.dumps({"s": public_id, "e": email, "u": user_id, "n": secrets.token_hex(6)},
+        nonce = signing.dumps({"s": public_id, "e": email, "u": user_id, "v": verified, "n": secrets.token_hex(6)},
                               salt="responses.widget")
         with translation.override(survey.locale):
             texts = {"close": _("Close"), "send": _("Send"), "thanks": _("Thank you for your feedback!"),
                      "comment": _("What is the main reason for your score?"), "dismiss": _("Not now")}
         return widget_response({
-            "show": True, "nonce": nonce, "question": selectors.fill_placeholders(survey.question, survey=survey),
+            "show": True, "verified": verified, "nonce": nonce,
+            "question": selectors.fill_placeholders(survey.question, survey=survey),
             "scores": list(survey.scores), "low_label": survey.low_label, "high_label": survey.high_label,
             "color": survey.account.brand_color, "locale": survey.locale, "texts": texts,
             "post_url": request.build_absolute_uri(reverse("respond:widget-respond", kwargs={"public_id": public_id})),
@@ -434,6 +440,7 @@ def widget_respond(request: HttpRequest, public_id: str) -> JsonResponse:
     survey = services.survey_for_public_id(public_id)
     data = json_body(request)
     identity = widget_identity(request, data, public_id)
+    widget_identity_checks.check_nonce_verified(account=survey.account, identity=identity)
     with respondent(survey):
         response = services.record_widget_response(
             survey=survey, score=data.get("score"), email=identity.get("e"), external_id=identity.get("u"),
@@ -448,6 +455,7 @@ def widget_dismiss(request: HttpRequest, public_id: str) -> JsonResponse:
     """The user closed the widget: do not ask again within the throttle window."""
     survey = services.survey_for_public_id(public_id)
     identity = widget_identity(request, json_body(request), public_id)
+    widget_identity_checks.check_nonce_verified(account=survey.account, identity=identity)
     with respondent(survey):
         if identity.get("e"):
             services.dismiss_widget(survey=survey, email=identity["e"])

@@ -1,7 +1,7 @@
 """Pages of responses, under /app/<account>/responses/."""
 from django.urls import path
 
-from responses import case_views, views
+from responses import case_views, views, widget_views
 
 app_name = "responses"
 urlpatterns = [
@@ -9,6 +9,8 @@ urlpatterns = [
     path("<int:pk>/", views.response_detail, name="response-detail"),
     path("<int:pk>/notes/", case_views.response_note, name="response-note"),
     path("<int:pk>/tags/", case_views.response_tags, name="response-tags"),
+    path("widget/", widget_views.widget_settings, name="widget-settings"),
+    path("widget/secret/", widget_views.widget_secret_regenerate, name="widget-secret-regenerate"),
     path("cases/", case_views.case_list, name="case-list"),
     path("cases/settings/", case_views.casesettings_edit, name="casesettings-edit"),
     path("cases/rules/new/", case_views.caserule_create, name="caserule-create"),

@@ -2,7 +2,7 @@
  *
  *   <script src="https://VERBATIM/static/responses/widget.js" async
  *           data-survey="SURVEY_PUBLIC_ID" data-email="jane@example.com" data-user-id="42"
- *           data-properties='{"plan": "pro"}'></script>
+ *           data-user-hash="HMAC_FROM_YOUR_SERVER" data-properties='{"plan": "pro"}'></script>
  *
  * It asks Verbatim whether to show (the account's throttle window applies), then posts the answer
  * as JSON to a CORS endpoint with a signed nonce: no cookies, nothing stored in the browser.
@@ -15,6 +15,7 @@
   var survey = script.getAttribute("data-survey");
   var email = script.getAttribute("data-email") || "";
   var userId = script.getAttribute("data-user-id") || "";
+  var userHash = script.getAttribute("data-user-hash") || "";  // identity verification (docs/widget.md)
   var properties = {};
   try { properties = JSON.parse(script.getAttribute("data-properties") || "{}"); } catch (e) { properties = {}; }
 
@@ -116,8 +117,17 @@
     var query = new URLSearchParams();
     if (email) { query.set("email", email); }
     if (userId) { query.set("user_id", userId); }
+    if (userHash) { query.set("user_hash", userHash); }
     fetch(base + "/w/" + encodeURIComponent(survey) + "/config?" + query.toString(), {credentials: "omit", mode: "cors"})
-      .then(function (response) { return response.ok ? response.json() : {show: false}; })
+      .then(function (response) {
+        if (response.ok) { return response.json(); }
+        if (response.status === 400 || response.status === 403) {  // e.g. a missing or wrong user_hash
+          response.json().then(function (body) {
+            if (window.console) { window.console.warn("Verbatim widget:", JSON.stringify(body.errors)); }
+          }).catch(function () { return null; });
+        }
+        return {show: false};
+      })
       .then(function (config) { if (config.show) { render(config); } })
       .catch(function () { return null; });
   }

@@ -103,7 +103,9 @@ def start_person_import(*, job: PersonImport, mapping: dict[str, str], send_surv
 
     if job.status != PersonImport.Status.MAPPING:
         raise ValidationError({"mapping": _("This import has already started.")})
-    header, _preview = import_preview(job)
+    with job.file.open("rb") as fh:
+        text = read_csv_text(fh.read())
+    header, _preview = read_header_and_preview(text)
     clean: dict[str, str] = {}
     for column in header:
         target = (mapping.get(column) or "").strip()
@@ -121,12 +123,34 @@ def start_person_import(*, job: PersonImport, mapping: dict[str, str], send_surv
             raise ValidationError({"send_survey": _("Unknown survey.")})
         if send_survey.status != Survey.Status.ACTIVE:
             raise ValidationError({"send_survey": _("This survey is paused or archived.")})
+        # The same per-request cap as "send now" (EM-28), checked before anything is imported or queued.
+        from surveys.services.quotas import check_recipient_cap
+
+        check_recipient_cap(job.account, count_import_recipients(text=text, mapping=clean), field="send_survey")
     with transaction.atomic():
         job.mapping, job.send_survey, job.send_at = clean, send_survey, send_at
         job.status = PersonImport.Status.PENDING
         job.save(update_fields=["mapping", "send_survey", "send_at", "status"])
         enqueue_on_commit(tasks.run_person_import, job.account_id, job.pk)
     return job
+
+
+def count_import_recipients(*, text: str, mapping: dict[str, str]) -> int:
+    """How many people an import with this mapping would send to: distinct valid addresses (the rows
+    ``run_person_import`` would keep; a phone number another person holds may still drop one)."""
+    reader = csv.reader(io.StringIO(text))
+    header = [h.strip() for h in next(reader)]
+    columns = [(i, mapping[col]) for i, col in enumerate(header) if mapping.get(col)]
+    emails: set[str] = set()
+    try:
+        for row in reader:
+            try:
+                emails.add(_clean_row(row, columns)["email"])
+            except ValueError:
+                continue
+    except csv.Error:
+        pass  # the import stops at the same place
+    return len(emails)
 
 
 def _claim_import(account: Account, import_id: int) -> PersonImport | None:

