@@ -10,8 +10,10 @@ import logging
 import os
 import queue
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 
@@ -128,6 +130,10 @@ class _Publisher:
         while True:
             account_id, event_id = items.get()
             newest = {account_id: event_id}
+            # Gather what else arrives in a short window: under load one broker message then covers many
+            # answers of an account (a kombu publish costs about 1 ms of CPU; measured: 13 % of a capture
+            # worker's CPU without the window). Quiet times lose only the window's latency.
+            time.sleep(settings.EVENT_PUBLISH_WINDOW_MS / 1000)
             while True:
                 try:
                     account_id, event_id = items.get_nowait()

@@ -108,6 +108,37 @@ def prep(model: type[models.Model], attname: str, value: Any) -> Any:
     return _field(model, attname).get_db_prep_save(value, connection)
 
 
+class Int8(int):
+    """An integer psycopg sends as ``bigint`` whatever its size, so a prepared statement keeps one set of
+    parameter types (psycopg picks int2/int4/int8 by value, and each set is a statement of its own)."""
+
+
+def fetchone_prepared(statement: str, params: dict[str, Any] | Sequence[Any]) -> tuple[Any, ...] | None:
+    """PostgreSQL: run ``statement`` through psycopg's own cursor (server-side binding, a plan prepared once
+    per connection; Django's cursor binds client-side and PostgreSQL plans every execution); its first row.
+
+    For fixed statement texts on the hot paths only. Django's query log and execute wrappers do not see
+    it; database errors surface as Django's (``wrap_database_errors``)."""
+    import psycopg
+
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(statement, params, prepare=True)
+        return cursor.fetchone()
+
+
+def _register_int8() -> None:
+    try:
+        from psycopg import adapters
+        from psycopg.types.numeric import Int8Dumper
+    except ImportError:  # SQLite-only installs
+        return
+    adapters.register_dumper(Int8, Int8Dumper)
+
+
+_register_int8()
+
+
 def execute(sql: str, params: Sequence[Any] = ()) -> int:
     """Run one statement; returns the row count."""
     with connection.cursor() as cursor:

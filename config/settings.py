@@ -103,6 +103,15 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     DATABASES["default"].setdefault("OPTIONS", {})["application_name"] = env(
         "DB_APPLICATION_NAME", default="verbatim"
     )
+    # Server-side prepared statements for the few hot statements that ask for them (accounts/sql.py
+    # fetchone_prepared: the respondent's door and write, the send step). Django's own queries bind
+    # client-side and are never prepared; the threshold only keeps psycopg from preparing anything else.
+    # Off (DB_PREPARED_STATEMENTS=false) behind a pooler in transaction mode older than PgBouncer 1.21.
+    if env.bool("DB_PREPARED_STATEMENTS", default=True):
+        DATABASES["default"]["OPTIONS"]["prepare_threshold"] = 1_000_000_000
+        # Their plans do not depend on the values (ids, a token hash): plan once per connection, not once
+        # per execution (PostgreSQL's default re-plans a prepared statement while a custom plan looks cheaper).
+        DATABASES["default"]["OPTIONS"]["options"] = "-c plan_cache_mode=force_generic_plan"
 else:
     # SQLite: wait for the writer instead of failing with "database is locked".
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
@@ -248,6 +257,9 @@ WEBHOOK_RETRY_SCHEDULE = [int(s) for s in env.list(
     "WEBHOOK_RETRY_SCHEDULE", default=["5", "300", "1800", "7200", "18000", "36000", "50400", "72000", "86400"])]
 WEBHOOK_DISABLE_AFTER_SECONDS = env.int("WEBHOOK_DISABLE_AFTER_SECONDS", default=5 * 24 * 3600)
 WEBHOOK_DISABLE_MIN_FAILURES = env.int("WEBHOOK_DISABLE_MIN_FAILURES", default=5)
+# A web process publishes fan-out messages from a thread that waits this long to gather an account's events
+# into one broker message (accounts/events.py); fan-out latency grows by at most this much.
+EVENT_PUBLISH_WINDOW_MS = env.int("EVENT_PUBLISH_WINDOW_MS", default=100)
 EVENT_SWEEP_AFTER_SECONDS = env.int("EVENT_SWEEP_AFTER_SECONDS", default=30)  # pending events the sweeper republishes
 
 SESSION_COOKIE_HTTPONLY = True

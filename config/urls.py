@@ -23,6 +23,7 @@ handler404 = not_found
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("", include("responses.public_urls")),  # first: the respondent's pages are the hot path (r/, s/, w/)
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("accounts.urls")),
@@ -30,7 +31,6 @@ urlpatterns = [
     path("app/<slug:account>/responses/", include("responses.urls")),
     path("app/<slug:account>/reports/", include("reports.urls")),
     path("app/<slug:account>/integrations/", include("integrations.urls")),
-    path("", include("responses.public_urls")),
     path("", include("surveys.public_urls")),
     path("", include("integrations.public_urls")),
     path("", include("integrations.delighted.urls")),

@@ -255,6 +255,33 @@ class CaseContext:
     team: list[Any]
 
 
+def context_from_json(settings_json: dict[str, Any] | None, rules: list[dict[str, Any]] | None,
+                      routes: list[dict[str, Any]] | None, team: list[dict[str, Any]] | None) -> CaseContext:
+    """A ``CaseContext`` from the four JSON columns of ``context_columns_sql`` (PostgreSQL)."""
+    user_model = get_user_model()
+    return CaseContext(
+        settings_row=sql.from_json(CaseSettings, settings_json) if settings_json else None,
+        rules=[sql.from_json(CaseRule, r) for r in rules or []],
+        routing_rules=[sql.from_json(RoutingRule, r) for r in routes or []],
+        team=[sql.from_json(user_model, u) for u in team or []])
+
+
+def context_columns_sql(account_column: str) -> str:
+    """PostgreSQL: the four JSON columns ``context_from_json`` reads, for the account in
+    ``account_column`` (the respondent's door query selects them with the invitation)."""
+    user_model = get_user_model()
+    users, memberships = sql.quote(user_model._meta.db_table), sql.quote(Membership._meta.db_table)
+    roles = ", ".join(f"'{role}'" for role in TEAM_ROLES)  # constants of ours, not input
+    return (f"(SELECT row_to_json(cs) FROM responses_casesettings cs WHERE cs.account_id = {account_column}), "  # noqa: S608 (model metadata)
+            "(SELECT json_agg(r ORDER BY r.created_at, r.id) FROM responses_caserule r "
+            f" WHERE r.account_id = {account_column} AND r.active), "
+            "(SELECT json_agg(rr ORDER BY rr.id) FROM responses_routingrule rr "
+            f" WHERE rr.account_id = {account_column}), "
+            "(SELECT json_agg(json_build_object('id', u.id, 'email', u.email, 'username', u.username) ORDER BY u.id) "
+            f"FROM {users} u JOIN {memberships} m ON m.user_id = u.id "
+            f"WHERE m.account_id = {account_column} AND m.role IN ({roles}) AND u.is_active)")
+
+
 def case_context(account: Account) -> CaseContext:
     """Everything ``open_case_for_response`` reads, in one statement on PostgreSQL (it runs in every
     respondent's transaction; hand-written SQL, ``accounts/sql.py``), four elsewhere."""
@@ -265,20 +292,8 @@ def case_context(account: Account) -> CaseContext:
                 f"WHERE m.account_id = %s AND m.role IN ({roles}) AND u.is_active")
     if sql.connection.vendor == "postgresql":
         with sql.connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT (SELECT row_to_json(cs) FROM responses_casesettings cs WHERE cs.account_id = %s), "  # noqa: S608 (model metadata)
-                "(SELECT json_agg(r ORDER BY r.created_at, r.id) FROM responses_caserule r "
-                " WHERE r.account_id = %s AND r.active), "
-                "(SELECT json_agg(rr ORDER BY rr.id) FROM responses_routingrule rr WHERE rr.account_id = %s), "
-                f"(SELECT json_agg(json_build_object('id', u.id, 'email', u.email, 'username', u.username) "
-                f" ORDER BY u.id) {team_sql})",
-                [account.pk, account.pk, account.pk, account.pk, *TEAM_ROLES])
-            settings_json, rules, routes, team = cursor.fetchone()
-        return CaseContext(
-            settings_row=sql.from_json(CaseSettings, settings_json) if settings_json else None,
-            rules=[sql.from_json(CaseRule, r) for r in rules or []],
-            routing_rules=[sql.from_json(RoutingRule, r) for r in routes or []],
-            team=[sql.from_json(user_model, u) for u in team or []])
+            cursor.execute(f"SELECT {context_columns_sql('%s')}", [account.pk] * 4)
+            return context_from_json(*cursor.fetchone())
     rows = sql.fetch_instances(CaseSettings, f"SELECT {sql.select_list(CaseSettings, 'cs')} "  # noqa: S608 (model metadata)
                                              "FROM responses_casesettings cs WHERE cs.account_id = %s", [account.pk])
     return CaseContext(
@@ -307,16 +322,42 @@ def open_case_for_response(*, response: Response, now: datetime | None = None, c
     followups.schedule_follow_up(response=response, now=now, created=created)
     if not created and Case.objects.filter(response=response).exists():
         return None
+    now = now or timezone.now()
+    context = case_context(response.account)
+    if context.settings_row is None:
+        case_settings(response.account)  # first use: create the settings and the default rule
+        context = case_context(response.account)
+    planned = plan_case(response=response, context=context, now=now)
+    if planned is None:
+        return None
+    case, opened, payload = planned.case, planned.opened, planned.payload
+    account = response.account
+    if sql.connection.vendor == "postgresql":
+        _insert_case_pg(case, opened, payload, now)
+        return case
+    sql.save_new([case])
+    sql.save_new([CaseEvent(account=account, case=case, kind="opened", created_at=now, data=opened)])
+    emit_event(account, "case.created", {"case_id": case.pk, **payload})
+    return case
+
+
+@dataclass
+class PlannedCase:
+    """A case to open: the row, its "opened" history data and the ``case.created`` payload."""
+
+    case: Case
+    opened: dict[str, Any]
+    payload: dict[str, Any]
+
+
+def plan_case(*, response: Response, context: CaseContext, now: datetime) -> PlannedCase | None:
+    """The case a new or changed response opens under ``context`` (its settings row must exist), or None
+    when no rule matches. Writes nothing, but takes a round-robin turn when it assigns by turn."""
     account = response.account
     group = response.survey.group_of(response.score)
-    context = case_context(account)
-    if context.settings_row is None:
-        case_settings(account)  # first use: create the settings and the default rule
-        context = case_context(account)
     rule = next((r for r in context.rules if rule_matches(r, response, group)), None)
     if rule is None:
         return None
-    now = now or timezone.now()
     settings_row = context.settings_row
     experiment = settings_row.holdout_percent > 0 and group == ScoreGroup.DETRACTOR
     holdout = experiment and holdout_draw(seed=settings_row.holdout_seed, response_id=response.pk,
@@ -332,13 +373,7 @@ def open_case_for_response(*, response: Response, now: datetime | None = None, c
               "holdout": holdout}
     payload = {"response_id": response.pk, "group": group, "holdout": holdout,
                "due_at": due_at.isoformat() if due_at else None}
-    if sql.connection.vendor == "postgresql":
-        _insert_case_pg(case, opened, payload, now)
-        return case
-    sql.save_new([case])
-    sql.save_new([CaseEvent(account=account, case=case, kind="opened", created_at=now, data=opened)])
-    emit_event(account, "case.created", {"case_id": case.pk, **payload})
-    return case
+    return PlannedCase(case=case, opened=opened, payload=payload)
 
 
 def _insert_case_pg(case: Case, opened: dict[str, Any], payload: dict[str, Any], now: datetime) -> None:

@@ -91,12 +91,30 @@ def delete_follow_up_rule(*, rule: FollowUpRule) -> None:
 def follow_up_rule_for(*, response: Response, group: str) -> FollowUpRule | None:
     """The enabled rule for this response's survey and group: the survey's own, else the account's default."""
     # hand-written (accounts/sql.py): this runs in every promoter's and passive's answer transaction
-    rules = {r.survey_id: r for r in sql.fetch_instances(
+    return pick_rule(sql.fetch_instances(
         FollowUpRule, f"SELECT {sql.select_list(FollowUpRule, 'f')} FROM responses_followuprule f "  # noqa: S608 (model metadata)
                       "WHERE f.account_id = %s AND f.\"group\" = %s AND (f.survey_id = %s OR f.survey_id IS NULL)",
-        [response.account_id, group, response.survey_id])}
-    rule = rules.get(response.survey_id) or rules.get(None)
+        [response.account_id, group, response.survey_id]), survey_id=response.survey_id, group=group)
+
+
+def pick_rule(rules: list[FollowUpRule], *, survey_id: int, group: str) -> FollowUpRule | None:
+    """Of a survey's and the account's rules, the enabled one for ``group``: the survey's own, else the default."""
+    by_survey = {r.survey_id: r for r in rules if r.group == group and r.survey_id in (survey_id, None)}
+    rule = by_survey.get(survey_id) or by_survey.get(None)
     return rule if rule is not None and rule.enabled else None
+
+
+def plan_new_follow_up(*, response: Response, rules: list[FollowUpRule], now: datetime) -> FollowUp | None:
+    """The follow-up row a just-created response gets (``schedule_follow_up`` with ``created``, unsaved),
+    given its survey's and account's rules; None when it gets none."""
+    if response.suspected_bot or response.person_id is None:
+        return None
+    group = response.survey.group_of(response.score)
+    rule = pick_rule(rules, survey_id=response.survey_id, group=group) if group in GROUPS else None
+    if rule is None or not (response.person and response.person.email):
+        return None
+    return FollowUp(account=response.account, response=response, person_id=response.person_id, rule=rule,
+                    group=group, due_at=now + timedelta(minutes=rule.delay_minutes), created_at=now)
 
 
 # --- scheduling --------------------------------------------------------------------------------------

@@ -156,7 +156,7 @@ def score_page(request: HttpRequest, token: str, score: int) -> HttpResponse:
     The page posts the score itself once visible for ~1.5 s or at the first interaction
     (static/responses/respond.js); without script the form's submit button records it.
     """
-    invitation = services.invitation_for_token(token)
+    invitation = services.invitation_for_token(token, capture=request.method == "POST")
     with respondent(invitation.survey):
         survey = invitation.survey
         if request.method != "POST":
@@ -202,7 +202,7 @@ def token_page(request: HttpRequest, token: str) -> HttpResponse:
     POST accepts the form (then redirects to the thank-you page) or JSON
     ``{"score": 9, "comment": "...", "answers": {"<question id>": value}}`` (400 names the field).
     """
-    invitation = services.invitation_for_token(token)
+    invitation = services.invitation_for_token(token, capture=request.method == "POST")
     with respondent(invitation.survey):
         survey = invitation.survey
         if request.method != "POST":

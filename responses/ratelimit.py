@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 from django.core.cache import cache
 from django.http import HttpRequest
@@ -24,16 +25,28 @@ class RateLimited(Exception):
         self.retry_after = retry_after
 
 
+# Every counter of a request in one command: INCR each key, give a new key its expiry (atomic in Redis).
+_COUNT_LUA = """
+local counts = {}
+for i, key in ipairs(KEYS) do
+  counts[i] = redis.call('INCR', key)
+  if counts[i] == 1 then redis.call('EXPIRE', key, ARGV[1]) end
+end
+return counts
+"""
+_scripts: dict[int, Any] = {}  # id(redis client) -> its registered script (the SHA is sent, not the text)
+
+
 def _count(cache_keys: list[str], window: int) -> list[int]:
-    """Increment window counters: one round trip for all of them (INCR + EXPIRE pipelined) on Redis."""
+    """Increment window counters: one round trip and one command for all of them on Redis."""
     client_of = getattr(getattr(cache, "_cache", None), "get_client", None)
-    if client_of is not None:  # django's RedisCache: its key prefix/version, our pipeline
+    if client_of is not None:  # django's RedisCache: its key prefix/version, our script
         keys = [cache.make_and_validate_key(k) for k in cache_keys]
-        pipe = client_of(keys[0], write=True).pipeline(transaction=False)
-        for key in keys:
-            pipe.incr(key)
-            pipe.expire(key, window + 1, nx=True)
-        return [int(n) for n in pipe.execute()[::2]]
+        client = client_of(keys[0], write=True)
+        script = _scripts.get(id(client))
+        if script is None:
+            script = _scripts[id(client)] = client.register_script(_COUNT_LUA)
+        return [int(n) for n in script(keys=keys, args=[window + 1], client=client)]
     counts = []
     for cache_key in cache_keys:
         if cache.add(cache_key, 1, timeout=window + 1):

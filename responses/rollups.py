@@ -9,6 +9,8 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import os
+import queue
 import threading
 import time
 from datetime import date, datetime
@@ -28,7 +30,7 @@ from responses.models import SCORE_COLUMNS, DailyRollup, Response
 # such as a ticket id are not. Adding a key needs ``rebuild_rollups`` for the past (docs/metrics.md).
 SEGMENT_KEYS = ("channel", "agent", "store", "plan", "country")
 SEGMENT_VALUE_MAX = 200
-_COLUMNS = [*SCORE_COLUMNS, "comments"]
+COLUMNS = [*SCORE_COLUMNS, "comments"]  # the counters of a rollup row, in order
 # Every rollup key is split over SHARDS rows (a response counts in row ``id % SHARDS``; readers sum).
 # Each answer's transaction holds its rollup rows locked until its commit, which waits for the WAL
 # flush: with one row per day, concurrent respondents queued behind each other there (measured:
@@ -74,6 +76,61 @@ def _bump_now_and_on_commit(account: Account) -> None:
         return  # already registered in this transaction (Django replaces the list when it ends)
     transaction.on_commit(lambda: bump_rollup_version(account), robust=True)
     registered[account.pk] = connection.run_on_commit
+
+
+class _Bumper:
+    """Bumps rollup versions from a thread of its own after writes that committed on their own (the
+    capture's one-statement path): the respondent's request does not wait for Redis, and a burst costs
+    one bump per account. A bump lost with the process leaves a panel stale for its TTL at most. With
+    eager tasks (tests, a laptop without Redis) it bumps inline."""
+
+    def __init__(self) -> None:
+        self.pid = 0
+        self.lock = threading.Lock()
+        self.queue: queue.SimpleQueue[Account] = queue.SimpleQueue()
+
+    def submit(self, account: Account) -> None:
+        from celery import current_app
+
+        if current_app.conf.task_always_eager:
+            bump_rollup_version(account)
+            return
+        if self.pid != os.getpid():  # first use in this process (after a fork: a thread of its own)
+            with self.lock:
+                if self.pid != os.getpid():
+                    self.queue = queue.SimpleQueue()
+                    threading.Thread(target=self.run, args=(self.queue,), name="verbatim-rollup-bumper",
+                                     daemon=True).start()
+                    self.pid = os.getpid()
+        self.queue.put(account)
+
+    @staticmethod
+    def run(items: queue.SimpleQueue[Account]) -> None:
+        from django.conf import settings
+
+        while True:
+            batch = {(account := items.get()).pk: account}
+            time.sleep(settings.EVENT_PUBLISH_WINDOW_MS / 1000)  # one bump for a burst (as events.py does)
+            while True:
+                try:
+                    account = items.get_nowait()
+                except queue.Empty:
+                    break
+                batch[account.pk] = account
+            for account in batch.values():
+                bump_rollup_version(account)
+
+
+_bumper = _Bumper()
+
+
+def bump_after_write(account: Account) -> None:
+    """The rollups of ``account`` changed: bump now and after the commit inside a transaction, else
+    (the write already committed) soon, from the background thread."""
+    if connection.in_atomic_block:
+        _bump_now_and_on_commit(account)
+    else:
+        _bumper.submit(account)
 
 
 def rollup_day(account: Account, moment: datetime) -> date:
@@ -130,12 +187,12 @@ def apply_to_segment_rollups(*, account: Account,
     if not rows:
         return
     table = _segment_table()
-    columns = ", ".join(_COLUMNS)
-    one = "(" + ", ".join(["%s"] * (6 + len(_COLUMNS))) + ")"
+    columns = ", ".join(COLUMNS)
+    one = "(" + ", ".join(["%s"] * (6 + len(COLUMNS))) + ")"
     params: list[Any] = []
     for (survey_id, day, key, value, shard), delta in rows:
         params += [account.pk, survey_id, day, key, value, shard, *delta]
-    updates = ", ".join(f"{c} = {table}.{c} + EXCLUDED.{c}" for c in _COLUMNS)
+    updates = ", ".join(f"{c} = {table}.{c} + EXCLUDED.{c}" for c in COLUMNS)
     statement = (f"INSERT INTO {table} (account_id, survey_id, day, key, value, shard, {columns}) "  # noqa: S608
                  f"VALUES {', '.join([one] * len(rows))} "
                  f"ON CONFLICT (account_id, survey_id, key, day, value, shard) DO UPDATE SET {updates}")
@@ -148,7 +205,7 @@ def _segment_deltas(account: Account, response: Response, sign: int,
     day = rollup_day(account, response.created_at)
     for key in SEGMENT_KEYS:
         delta = into.setdefault((response.survey_id, day, key, segment_value(response.properties, key),
-                                 shard_of(response)), [0] * len(_COLUMNS))
+                                 shard_of(response)), [0] * len(COLUMNS))
         delta[response.score] += sign
         if response.comment:
             delta[-1] += sign
@@ -213,7 +270,7 @@ def rebuild_rollups(*, account: Account) -> int:
 
 
 def _rebuild_sql(account: Account, table: str) -> int:
-    columns = ", ".join(_COLUMNS)
+    columns = ", ".join(COLUMNS)
     local_day = "(r.created_at AT TIME ZONE %(tz)s)::date"
     params = {"account": account.pk, "tz": account.time_zone, "keys": list(SEGMENT_KEYS),
               "cut": SEGMENT_VALUE_MAX, "shards": SHARDS}
@@ -243,19 +300,19 @@ def _rebuild_python(account: Account) -> int:
             .iterator(chunk_size=5000))
     for pk, survey_id, created_at, channel, score, comment, properties in rows:
         day, shard = rollup_day(account, created_at), pk % SHARDS
-        buckets = [daily.setdefault((survey_id, day, channel, shard), [0] * len(_COLUMNS))]
+        buckets = [daily.setdefault((survey_id, day, channel, shard), [0] * len(COLUMNS))]
         buckets += [segments.setdefault((survey_id, day, key, segment_value(properties, key), shard),
-                                        [0] * len(_COLUMNS)) for key in SEGMENT_KEYS]
+                                        [0] * len(COLUMNS)) for key in SEGMENT_KEYS]
         for counts in buckets:
             counts[score] += 1
             counts[-1] += 1 if comment else 0
     DailyRollup.objects.bulk_create(
         [DailyRollup(account=account, survey_id=survey_id, day=day, channel=channel, shard=shard,
-                     **dict(zip(_COLUMNS, counts, strict=True)))
+                     **dict(zip(COLUMNS, counts, strict=True)))
          for (survey_id, day, channel, shard), counts in daily.items()], batch_size=1000)
     model = apps.get_model("reports", "SegmentRollup")
     model.objects.bulk_create(
         [model(account=account, survey_id=survey_id, day=day, key=key, value=value, shard=shard,
-               **dict(zip(_COLUMNS, counts, strict=True)))
+               **dict(zip(COLUMNS, counts, strict=True)))
          for (survey_id, day, key, value, shard), counts in segments.items()], batch_size=1000)
     return len(daily)

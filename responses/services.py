@@ -58,25 +58,45 @@ def _token_sql_with_questions() -> str:
             f"WHERE q.survey_id = s.id AND q.account_id = s.account_id) FROM surveys_invitation {rest}")
 
 
-def invitation_for_token(raw: str) -> Invitation:
+@functools.cache
+def _token_sql_for_capture() -> str:
+    """PostgreSQL, for a POST: the door plus what a first answer's one write statement needs
+    (``responses/capture_pg.py``)."""
+    from responses import capture_pg
+
+    select, rest = _token_sql_with_questions().split(" FROM surveys_invitation ", 1)
+    return f"{select}, {capture_pg.door_columns_sql()} FROM surveys_invitation {rest}"
+
+
+def invitation_for_token(raw: str, *, capture: bool = False) -> Invitation:
     """The invitation a respondent link opens: the respondent door into the tenant scope.
 
     Looks the token up by its SHA-256 across accounts (no scope exists before the token names
     one); the caller then enters ``account_scope(invitation.account)``. Raises ``LinkUnknown``
     or ``LinkGone`` (expired or cancelled; an answered invitation stays editable while its
     response's edit window is open). One hand-written query (the hot path: ``accounts/sql.py``)
-    returns the invitation with its survey, account and person.
+    returns the invitation with its survey, account and person. ``capture`` (a POST, on PostgreSQL): it
+    also reads what ``capture_pg.first_answer`` needs, kept on ``invitation.capture``.
     """
     from accounts.models import Account
 
     if not raw or len(raw) > 128:
         raise LinkUnknown
-    with_questions = connection.vendor == "postgresql"
-    with connection.cursor() as cursor:  # the token is the door: nothing names the account before it
-        cursor.execute(_token_sql_with_questions() if with_questions else _token_sql(), [hash_secret(raw)])
-        row = cursor.fetchone()
+    postgres = connection.vendor == "postgresql"
+    extras = 0
+    if postgres and capture:  # the token is the door: nothing names the account before it
+        from responses import capture_pg
+
+        row, extras = sql.fetchone_prepared(_token_sql_for_capture(), [hash_secret(raw)]), capture_pg.DOOR_COLUMNS
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(_token_sql_with_questions() if postgres else _token_sql(), [hash_secret(raw)])
+            row = cursor.fetchone()
     if row is None:
         raise LinkUnknown
+    if extras:
+        invitation_capture = capture_pg.door_extras(row[-extras:])
+        row = row[:-extras]
     invitation = sql.instance(Invitation, row)
     offset = sql.width(Invitation)
     survey = sql.instance(Survey, row, offset)
@@ -84,11 +104,12 @@ def invitation_for_token(raw: str) -> Invitation:
     account = sql.instance(Account, row, offset)
     person = sql.instance(Person, row, offset + sql.width(Account))
     survey.account = invitation.account = person.account = account  # one account object for the whole request
-    if with_questions:
+    if postgres:
         survey._questions_cache = [sql.from_json(Question, q) for q in row[-1] or []]
         for question in survey._questions_cache:
             question.survey = survey
     invitation.survey, invitation.person = survey, person
+    invitation.capture = invitation_capture if extras else None
     if invitation.status == Invitation.Status.CANCELLED:
         raise LinkGone
     now = timezone.now()
@@ -315,7 +336,6 @@ def _finish(write: _Write, *, now: Any) -> None:
         rollups.record_change(account=account, before=write.before, after=response)
 
 
-@transaction.atomic
 def record_response(*, survey: Survey, score: Any, invitation: Invitation | None = None,
                     person: Person | None = None, comment: str | None = None, channel: str = Channel.EMAIL,
                     properties: dict[str, Any] | None = None, locale: str = "",
@@ -325,18 +345,41 @@ def record_response(*, survey: Survey, score: Any, invitation: Invitation | None
     Without an invitation (link, widget, API) every call creates a fresh response. Updates the
     rollups and emits ``response.created`` / ``response.updated`` in this transaction. A call
     that is neither suspected nor ``automatic`` (the score page's own timed post) confirms a
-    response an earlier post left suspected.
+    response an earlier post left suspected. A first answer through a capture door (PostgreSQL) is
+    one statement (``capture_pg``).
     """
     value = validate_score(survey, score)
     comment = clean_comment(comment)
     properties = clean_properties(properties)
     now = timezone.now()
+    capture, first_tried = getattr(invitation, "capture", None), False
+    if capture is not None and not suspected_bot and capture.case_context.settings_row is not None:
+        from responses import capture_pg
+
+        response = _new_response(survey=survey, value=value, invitation=invitation,
+                                 person=person or invitation.person, comment=comment, channel=channel,
+                                 properties=properties, locale=locale, suspected_bot=False, bot_reason="", now=now,
+                                 complete=False)
+        if capture_pg.first_answer(response=response, capture=capture, answers={}, now=now) is not None:
+            return response
+        first_tried = True  # the invitation has a response: update it
+    with transaction.atomic():
+        return _record(survey=survey, value=value, invitation=invitation, person=person, comment=comment,
+                       channel=channel, properties=properties, locale=locale, suspected_bot=suspected_bot,
+                       bot_reason=bot_reason, automatic=automatic, now=now, first_tried=first_tried)
+
+
+def _record(*, survey: Survey, value: int, invitation: Invitation | None, person: Person | None,
+            comment: str | None, channel: str, properties: dict[str, Any], locale: str, suspected_bot: bool,
+            bot_reason: str, automatic: bool, now: Any, first_tried: bool) -> Response:
+    """``record_response`` in a transaction: the first answer without a lock, else the locked update."""
     existing, write = None, None
     if invitation is not None:
         person = person or invitation.person
-        write = _insert_first(survey=survey, value=value, invitation=invitation, person=person, comment=comment,
-                              properties=properties, locale=locale, suspected_bot=suspected_bot,
-                              bot_reason=bot_reason, now=now)
+        if not first_tried:
+            write = _insert_first(survey=survey, value=value, invitation=invitation, person=person,
+                                  comment=comment, properties=properties, locale=locale,
+                                  suspected_bot=suspected_bot, bot_reason=bot_reason, now=now)
         if write is None:
             existing = _locked_response(invitation)
     if write is None:
@@ -587,7 +630,6 @@ def _collect(errors: dict[str, Any], clean: Any, *args: Any) -> Any:
         return None
 
 
-@transaction.atomic
 def submit_response(*, survey: Survey, score: Any, invitation: Invitation | None = None, comment: str | None = None,
                     answers: dict[Any, Any] | None = None, channel: str = Channel.EMAIL,
                     properties: dict[str, Any] | None = None, locale: str = "") -> Response:
@@ -595,14 +637,39 @@ def submit_response(*, survey: Survey, score: Any, invitation: Invitation | None
 
     With an invitation it updates that invitation's one response; without, it creates a fresh one.
     Everything is validated before anything is written; the response row is written once, then
-    the answers, the event and the rollup.
+    the answers, the event and the rollup. A first answer through a capture door (PostgreSQL) is one
+    statement (``capture_pg``); everything else one transaction.
     """
     errors: dict[str, Any] = {}
     value = _collect(errors, validate_score, survey, score)
     comment = _collect(errors, clean_comment, comment)
     properties = _collect(errors, clean_properties, properties) or {}
     now = timezone.now()
-    if invitation is not None and value is not None and not errors:
+    capture, first_tried = getattr(invitation, "capture", None), False
+    if (capture is not None and value is not None and not errors
+            and capture.case_context.settings_row is not None):  # else: first use creates the case settings
+        cleaned, answer_errors = _clean_answers(survey=survey, group=survey.group_of(value), answers=answers or {},
+                                                answered=set(), complete=True)
+        if not answer_errors:
+            from responses import capture_pg
+
+            response = _new_response(survey=survey, value=value, invitation=invitation, person=invitation.person,
+                                     comment=comment, channel="", properties=properties, locale=locale,
+                                     suspected_bot=False, bot_reason="", now=now, complete=True)
+            if capture_pg.first_answer(response=response, capture=capture, answers=cleaned, now=now) is not None:
+                return response
+            first_tried = True  # the invitation has a response: update it
+    with transaction.atomic():
+        return _submit(survey=survey, value=value, errors=errors, invitation=invitation, comment=comment,
+                       answers=answers, channel=channel, properties=properties, locale=locale, now=now,
+                       first_tried=first_tried)
+
+
+def _submit(*, survey: Survey, value: int | None, errors: dict[str, Any], invitation: Invitation | None,
+            comment: str | None, answers: dict[Any, Any] | None, channel: str, properties: dict[str, Any],
+            locale: str, now: Any, first_tried: bool) -> Response:
+    """``submit_response`` in a transaction: the first answer without a lock, else the locked update."""
+    if invitation is not None and value is not None and not errors and not first_tried:
         cleaned, answer_errors = _clean_answers(survey=survey, group=survey.group_of(value), answers=answers or {},
                                                 answered=set(), complete=True)
         write = None if answer_errors else _insert_first(
