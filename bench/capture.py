@@ -75,6 +75,7 @@ def main() -> None:
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
         raise SystemExit("set DATABASE_URL to a PostgreSQL database (it gets a throw-away account)")
     os.environ.setdefault("VERBATIM_ENV", "test")
+    os.environ.setdefault("EVENT_PUBLISH_WINDOW_MS", "100")  # the production default (tests use 0)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import django
 
