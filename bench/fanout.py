@@ -73,6 +73,7 @@ def main() -> None:
     queue = f"bench-{uuid.uuid4().hex[:8]}"
     os.environ.update({"CELERY_QUEUE": queue, "OUTBOUND_ALLOW_LOOPBACK": "1", "VERBATIM_ENV": "test",
                        "DJANGO_SETTINGS_MODULE": "config.settings"})
+    os.environ.setdefault("EVENT_PUBLISH_WINDOW_MS", "100")  # the production default (tests use 0)
     import django
 
     django.setup()
