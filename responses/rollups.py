@@ -9,8 +9,6 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import os
-import queue
 import threading
 import time
 from datetime import date, datetime
@@ -21,6 +19,7 @@ from django.core.cache import cache
 from django.db import connection, transaction
 
 from accounts import sql
+from accounts.events import Gatherer
 from accounts.models import Account
 from responses.models import SCORE_COLUMNS, DailyRollup, Response
 
@@ -78,50 +77,14 @@ def _bump_now_and_on_commit(account: Account) -> None:
     registered[account.pk] = connection.run_on_commit
 
 
-class _Bumper:
-    """Bumps rollup versions from a thread of its own after writes that committed on their own (the
-    capture's one-statement path): the respondent's request does not wait for Redis, and a burst costs
-    one bump per account. A bump lost with the process leaves a panel stale for its TTL at most. With
-    eager tasks (tests, a laptop without Redis) it bumps inline."""
-
-    def __init__(self) -> None:
-        self.pid = 0
-        self.lock = threading.Lock()
-        self.queue: queue.SimpleQueue[Account] = queue.SimpleQueue()
-
-    def submit(self, account: Account) -> None:
-        from celery import current_app
-
-        if current_app.conf.task_always_eager:
-            bump_rollup_version(account)
-            return
-        if self.pid != os.getpid():  # first use in this process (after a fork: a thread of its own)
-            with self.lock:
-                if self.pid != os.getpid():
-                    self.queue = queue.SimpleQueue()
-                    threading.Thread(target=self.run, args=(self.queue,), name="verbatim-rollup-bumper",
-                                     daemon=True).start()
-                    self.pid = os.getpid()
-        self.queue.put(account)
-
-    @staticmethod
-    def run(items: queue.SimpleQueue[Account]) -> None:
-        from django.conf import settings
-
-        while True:
-            batch = {(account := items.get()).pk: account}
-            time.sleep(settings.EVENT_PUBLISH_WINDOW_MS / 1000)  # one bump for a burst (as events.py does)
-            while True:
-                try:
-                    account = items.get_nowait()
-                except queue.Empty:
-                    break
-                batch[account.pk] = account
-            for account in batch.values():
-                bump_rollup_version(account)
+def _bump_each(accounts: dict[int, Account]) -> None:
+    for account in accounts.values():
+        bump_rollup_version(account)
 
 
-_bumper = _Bumper()
+# Version bumps after writes that committed on their own (the capture's one-statement path), one per
+# account per window; a lost bump leaves a panel stale for its TTL at most.
+_bumper = Gatherer("verbatim-rollup-bumper", _bump_each)
 
 
 def bump_after_write(account: Account) -> None:
@@ -130,7 +93,7 @@ def bump_after_write(account: Account) -> None:
     if connection.in_atomic_block:
         _bump_now_and_on_commit(account)
     else:
-        _bumper.submit(account)
+        _bumper.submit(account.pk, account)
 
 
 def rollup_day(account: Account, moment: datetime) -> date:
