@@ -44,6 +44,9 @@ def _eager_tasks_and_locmem_cache(settings):
         # (honeypot marks, rate-limit counters) must not carry over. PostgreSQL never reuses ids,
         # and a shared Redis database is never flushed here (the broker may live in it).
         caches["default"].clear()
+    from surveys.services.sending import close_lane_connections
+
+    close_lane_connections()  # send lanes keep database connections between batches: none outlives a test
 
 
 @pytest.fixture

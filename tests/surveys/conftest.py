@@ -21,12 +21,3 @@ def person(acme):
 def in_acme(acme):
     with account_scope(acme):
         yield acme
-
-
-@pytest.fixture(autouse=True)
-def _lane_connections_closed():
-    """Send lanes keep their database connections between batches; none outlives a test here."""
-    yield
-    from surveys.services.sending import close_lane_connections
-
-    close_lane_connections()
