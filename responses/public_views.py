@@ -27,8 +27,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.scoping import account_scope
-from responses import actions, selectors, services
-from responses import widget_identity as widget_identity_checks  # the view below is named widget_identity
+from responses import actions, selectors, services, widget_identity
 from responses.forms import HONEYPOT_FIELD, answers_from_post, link_properties
 from responses.models import Response
 from responses.ratelimit import RateLimited, flush, limit_address, limit_writes
@@ -370,14 +369,16 @@ def widget_response(data: dict[str, Any], status: int = 200) -> JsonResponse:
     return response
 
 
-def widget_identity(request: HttpRequest, data: dict[str, Any], public_id: str) -> dict[str, Any]:
-    """The user the widget's nonce was issued for (the nonce is signed: no cookies, no CSRF)."""
+def nonce_identity(data: dict[str, Any], survey: Survey, public_id: str) -> dict[str, Any]:
+    """The user the widget's nonce was issued for (the nonce is signed: no cookies, no CSRF); refused
+    when it is unverified while the account requires a verified identity."""
     try:
         identity = signing.loads(str(data.get("nonce", "")), salt="responses.widget", max_age=WIDGET_NONCE_MAX_AGE)
     except signing.BadSignature:
         raise ValidationError({"nonce": _("The widget session expired; reload the page.")}) from None
     if identity.get("s") != public_id:
         raise ValidationError({"nonce": _("The widget session expired; reload the page.")})
+    widget_identity.check_nonce_verified(account=survey.account, identity=identity)
     return identity
 
 
@@ -396,7 +397,7 @@ def widget_limited(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
             response = widget_response({"errors": {"__all__": [_("Too many requests.")]}}, status=429)
             response["Retry-After"] = str(exc.retry_after)
             return response
-        except widget_identity_checks.WidgetIdentityRejected as exc:
+        except widget_identity.WidgetIdentityRejected as exc:
             return json_errors(exc, status=exc.status)
         except ValidationError as exc:
             return json_errors(exc)
@@ -411,7 +412,7 @@ def widget_config(request: HttpRequest, public_id: str) -> JsonResponse:
     survey = services.survey_for_public_id(public_id)
     email = (request.GET.get("email") or "").strip()[:254] or None
     user_id = (request.GET.get("user_id") or "").strip()[:100] or None
-    verified = widget_identity_checks.verify_widget_identity(
+    verified = widget_identity.verify_widget_identity(
         account=survey.account, email=email, user_id=user_id, user_hash=request.GET.get("user_hash"))
     with respondent(survey):
         if not services.widget_should_show(survey=survey, email=email):
@@ -439,8 +440,7 @@ def widget_respond(request: HttpRequest, public_id: str) -> JsonResponse:
     """Record a widget answer: JSON ``{"nonce", "score", "comment", "properties"}``."""
     survey = services.survey_for_public_id(public_id)
     data = json_body(request)
-    identity = widget_identity(request, data, public_id)
-    widget_identity_checks.check_nonce_verified(account=survey.account, identity=identity)
+    identity = nonce_identity(data, survey, public_id)
     with respondent(survey):
         response = services.record_widget_response(
             survey=survey, score=data.get("score"), email=identity.get("e"), external_id=identity.get("u"),
@@ -454,8 +454,7 @@ def widget_respond(request: HttpRequest, public_id: str) -> JsonResponse:
 def widget_dismiss(request: HttpRequest, public_id: str) -> JsonResponse:
     """The user closed the widget: do not ask again within the throttle window."""
     survey = services.survey_for_public_id(public_id)
-    identity = widget_identity(request, json_body(request), public_id)
-    widget_identity_checks.check_nonce_verified(account=survey.account, identity=identity)
+    identity = nonce_identity(json_body(request), survey, public_id)
     with respondent(survey):
         if identity.get("e"):
             services.dismiss_widget(survey=survey, email=identity["e"])
