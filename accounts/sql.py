@@ -16,7 +16,9 @@ import functools
 from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
+import psycopg
 from django.db import connection, models
+from psycopg.types.numeric import Int8Dumper
 
 M = TypeVar("M", bound=models.Model)
 
@@ -119,24 +121,13 @@ def fetchone_prepared(statement: str, params: dict[str, Any] | Sequence[Any]) ->
 
     For fixed statement texts on the hot paths only. Django's query log and execute wrappers do not see
     it; database errors surface as Django's (``wrap_database_errors``)."""
-    import psycopg
-
     connection.ensure_connection()
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(statement, params, prepare=True)
         return cursor.fetchone()
 
 
-def _register_int8() -> None:
-    try:
-        from psycopg import adapters
-        from psycopg.types.numeric import Int8Dumper
-    except ImportError:  # SQLite-only installs
-        return
-    adapters.register_dumper(Int8, Int8Dumper)
-
-
-_register_int8()
+psycopg.adapters.register_dumper(Int8, Int8Dumper)
 
 
 def execute(sql: str, params: Sequence[Any] = ()) -> int:

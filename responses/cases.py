@@ -285,15 +285,15 @@ def context_columns_sql(account_column: str) -> str:
 def case_context(account: Account) -> CaseContext:
     """Everything ``open_case_for_response`` reads, in one statement on PostgreSQL (it runs in every
     respondent's transaction; hand-written SQL, ``accounts/sql.py``), four elsewhere."""
+    if sql.connection.vendor == "postgresql":
+        with sql.connection.cursor() as cursor:
+            cursor.execute(f"SELECT {context_columns_sql('%s')}", [account.pk] * 4)
+            return context_from_json(*cursor.fetchone())
     user_model = get_user_model()
     users, memberships = sql.quote(user_model._meta.db_table), sql.quote(Membership._meta.db_table)
     roles = ", ".join(["%s"] * len(TEAM_ROLES))
     team_sql = (f"FROM {users} u JOIN {memberships} m ON m.user_id = u.id "
                 f"WHERE m.account_id = %s AND m.role IN ({roles}) AND u.is_active")
-    if sql.connection.vendor == "postgresql":
-        with sql.connection.cursor() as cursor:
-            cursor.execute(f"SELECT {context_columns_sql('%s')}", [account.pk] * 4)
-            return context_from_json(*cursor.fetchone())
     rows = sql.fetch_instances(CaseSettings, f"SELECT {sql.select_list(CaseSettings, 'cs')} "  # noqa: S608 (model metadata)
                                              "FROM responses_casesettings cs WHERE cs.account_id = %s", [account.pk])
     return CaseContext(

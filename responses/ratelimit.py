@@ -34,7 +34,7 @@ for i, key in ipairs(KEYS) do
 end
 return counts
 """
-_scripts: dict[int, Any] = {}  # id(redis client) -> its registered script (the SHA is sent, not the text)
+_script: Any = None  # redis-py's Script: sends the SHA (the text once per server), through any client given
 
 
 def _count(cache_keys: list[str], window: int) -> list[int]:
@@ -43,10 +43,10 @@ def _count(cache_keys: list[str], window: int) -> list[int]:
     if client_of is not None:  # django's RedisCache: its key prefix/version, our script
         keys = [cache.make_and_validate_key(k) for k in cache_keys]
         client = client_of(keys[0], write=True)
-        script = _scripts.get(id(client))
-        if script is None:
-            script = _scripts[id(client)] = client.register_script(_COUNT_LUA)
-        return [int(n) for n in script(keys=keys, args=[window + 1], client=client)]
+        global _script
+        if _script is None:
+            _script = client.register_script(_COUNT_LUA)
+        return [int(n) for n in _script(keys=keys, args=[window + 1], client=client)]
     counts = []
     for cache_key in cache_keys:
         if cache.add(cache_key, 1, timeout=window + 1):

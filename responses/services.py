@@ -336,6 +336,27 @@ def _finish(write: _Write, *, now: Any) -> None:
         rollups.record_change(account=account, before=write.before, after=response)
 
 
+def _one_statement_possible(invitation: Invitation | None) -> bool:
+    """Whether a first answer can be the one statement of ``capture_pg``: the invitation came through a
+    capture door (PostgreSQL) and its account has case settings (their first use creates them)."""
+    capture = getattr(invitation, "capture", None)
+    return capture is not None and capture.case_context.settings_row is not None
+
+
+def _first_answer_in_one_statement(*, survey: Survey, value: int, invitation: Invitation, person: Person | None,
+                                   comment: str | None, channel: str, properties: dict[str, Any], locale: str,
+                                   now: Any, complete: bool,
+                                   answers: dict[int, tuple[Any, str] | None]) -> Response | None:
+    """The counted first answer to ``invitation`` in one statement; None when it already has a response."""
+    from responses import capture_pg
+
+    response = _new_response(survey=survey, value=value, invitation=invitation,
+                             person=person or invitation.person, comment=comment, channel=channel,
+                             properties=properties, locale=locale, suspected_bot=False, bot_reason="", now=now,
+                             complete=complete)
+    return capture_pg.first_answer(response=response, capture=invitation.capture, answers=answers, now=now)
+
+
 def record_response(*, survey: Survey, score: Any, invitation: Invitation | None = None,
                     person: Person | None = None, comment: str | None = None, channel: str = Channel.EMAIL,
                     properties: dict[str, Any] | None = None, locale: str = "",
@@ -352,15 +373,12 @@ def record_response(*, survey: Survey, score: Any, invitation: Invitation | None
     comment = clean_comment(comment)
     properties = clean_properties(properties)
     now = timezone.now()
-    capture, first_tried = getattr(invitation, "capture", None), False
-    if capture is not None and not suspected_bot and capture.case_context.settings_row is not None:
-        from responses import capture_pg
-
-        response = _new_response(survey=survey, value=value, invitation=invitation,
-                                 person=person or invitation.person, comment=comment, channel=channel,
-                                 properties=properties, locale=locale, suspected_bot=False, bot_reason="", now=now,
-                                 complete=False)
-        if capture_pg.first_answer(response=response, capture=capture, answers={}, now=now) is not None:
+    first_tried = False
+    if not suspected_bot and _one_statement_possible(invitation):
+        response = _first_answer_in_one_statement(
+            survey=survey, value=value, invitation=invitation, person=person, comment=comment, channel=channel,
+            properties=properties, locale=locale, now=now, complete=False, answers={})
+        if response is not None:
             return response
         first_tried = True  # the invitation has a response: update it
     with transaction.atomic():
@@ -645,18 +663,15 @@ def submit_response(*, survey: Survey, score: Any, invitation: Invitation | None
     comment = _collect(errors, clean_comment, comment)
     properties = _collect(errors, clean_properties, properties) or {}
     now = timezone.now()
-    capture, first_tried = getattr(invitation, "capture", None), False
-    if (capture is not None and value is not None and not errors
-            and capture.case_context.settings_row is not None):  # else: first use creates the case settings
+    first_tried = False
+    if value is not None and not errors and _one_statement_possible(invitation):
         cleaned, answer_errors = _clean_answers(survey=survey, group=survey.group_of(value), answers=answers or {},
                                                 answered=set(), complete=True)
         if not answer_errors:
-            from responses import capture_pg
-
-            response = _new_response(survey=survey, value=value, invitation=invitation, person=invitation.person,
-                                     comment=comment, channel="", properties=properties, locale=locale,
-                                     suspected_bot=False, bot_reason="", now=now, complete=True)
-            if capture_pg.first_answer(response=response, capture=capture, answers=cleaned, now=now) is not None:
+            response = _first_answer_in_one_statement(
+                survey=survey, value=value, invitation=invitation, person=None, comment=comment, channel=channel,
+                properties=properties, locale=locale, now=now, complete=True, answers=cleaned)
+            if response is not None:
                 return response
             first_tried = True  # the invitation has a response: update it
     with transaction.atomic():

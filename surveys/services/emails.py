@@ -187,7 +187,7 @@ SUBJECT_SENTINEL = "VERBATIMSUBJECTSENTINEL"
 # Headers whose values differ per message: rebuilt whole, folded as the stdlib (compat32) folds a
 # value with no whitespace: on the next line when "Name: value" would pass 78 characters.
 SLOT_HEADERS = (b"To", b"Date", b"Message-ID", b"X-Verbatim-Invitation", b"List-Unsubscribe")
-_SAFE_ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+SAFE_ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
                            r"@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
 _SAFE_VALUE = re.compile(r"[!-+\--:<-~]+")  # printable ASCII without space, comma or semicolon
 # A subject that goes into its slot as is: printable ASCII, single spaces, short enough that neither
@@ -256,7 +256,7 @@ def message_bytes(*, invitation: Invitation, raw_token: str, attempt: int) -> tu
               "X-Verbatim-Invitation": str(invitation.pk), "List-Unsubscribe": f"<{site}/u/{unsub}>",
               TOKEN_SENTINEL: raw_token, UNSUB_SENTINEL: unsub}
     frame = None
-    if (_SAFE_ADDRESS.fullmatch(to) and UNSUB_SENTINEL not in raw_token
+    if (SAFE_ADDRESS.fullmatch(to) and UNSUB_SENTINEL not in raw_token
             and all(_SAFE_VALUE.fullmatch(v) for k, v in values.items() if k != "Date")):
         subject_slot = len(subject) <= SLOT_SUBJECT_MAX and bool(_SLOT_SUBJECT.fullmatch(subject))
         if subject_slot:  # one frame for every subject of this survey and look (per-person subjects too)

@@ -39,7 +39,7 @@ from django.utils import timezone
 from accounts.models import Account
 from accounts.scoping import account_scope, cross_account
 from surveys.models import Channel, Invitation, Person, Suppression, Survey
-from surveys.services.emails import _SAFE_ADDRESS, build_message, message_bytes, sending_domain
+from surveys.services.emails import SAFE_ADDRESS, build_message, message_bytes, sending_domain
 from surveys.services.quotas import quota_room
 from surveys.services.suppressions import _forms
 from surveys.tokens import new_token
@@ -388,7 +388,7 @@ def _lane_count(lanes: int | None, size: int) -> int:
     from django.conf import settings
 
     if lanes is None:
-        lanes = getattr(settings, "SEND_LANES", 1)
+        lanes = settings.SEND_LANES
     if db_connection.vendor != "postgresql" or db_connection.in_atomic_block:
         return 1
     return max(1, min(int(lanes), size))
@@ -587,8 +587,8 @@ _QUOTED: dict[str, str] = {}
 
 def _quoted(address: str) -> str:
     """smtplib's ``quoteaddr`` (an RFC 5322 parse per call: more CPU than the exchange), once per
-    address; a plain address (emails._SAFE_ADDRESS) is its own addr-spec."""
-    if _SAFE_ADDRESS.fullmatch(address):
+    address; a plain address (emails.SAFE_ADDRESS) is its own addr-spec."""
+    if SAFE_ADDRESS.fullmatch(address):
         return f"<{address}>"
     quoted = _QUOTED.get(address)
     if quoted is None:
