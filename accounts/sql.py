@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
 import psycopg
-from django.db import connection, models
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from psycopg.types.numeric import Int8Dumper
 
 M = TypeVar("M", bound=models.Model)
@@ -43,27 +43,36 @@ def width(model: type[models.Model]) -> int:
     return len(_fields(model))
 
 
+_Layout = tuple[int, list[str], tuple[tuple[int, Any, tuple[Any, ...]], ...]]
+
+
 @functools.cache
-def _converters(model: type[models.Model], vendor: str) -> tuple[tuple[Any, ...], ...]:
-    out = []
-    for field in _fields(model):
+def _layout(model: type[models.Model], vendor: str) -> _Layout:
+    """``model``'s pk position, attnames and, for the fields with database converters, (position, column,
+    converters): built once per model and database vendor."""
+    fields = _fields(model)
+    converted = []
+    for i, field in enumerate(fields):
         col = field.get_col(model._meta.db_table)
-        out.append(tuple(connection.ops.get_db_converters(col)) + tuple(field.get_db_converters(connection)))
-    return tuple(out)
+        converters = tuple(connection.ops.get_db_converters(col)) + tuple(field.get_db_converters(connection))
+        if converters:
+            converted.append((i, col, converters))
+    return [f.primary_key for f in fields].index(True), [f.attname for f in fields], tuple(converted)
 
 
 def instance(model: type[M], row: Sequence[Any], offset: int = 0) -> M | None:
     """The ``model`` instance in ``row[offset:offset + width(model)]`` (None when its pk is NULL)."""
-    fields = _fields(model)
-    values = list(row[offset:offset + len(fields)])
-    if values[[f.primary_key for f in fields].index(True)] is None:
+    db = connections[DEFAULT_DB_ALIAS]  # what ``connection`` stands for, looked up once
+    pk_index, attnames, converted = _layout(model, db.vendor)
+    values = list(row[offset:offset + len(attnames)])
+    if values[pk_index] is None:
         return None
-    for i, converters in enumerate(_converters(model, connection.vendor)):
-        if converters and values[i] is not None:
-            col = fields[i].get_col(model._meta.db_table)
-            for converter in converters:
-                values[i] = converter(values[i], col, connection)
-    return model.from_db(connection.alias, [f.attname for f in fields], values)
+    if converted:
+        for i, col, converters in converted:
+            if values[i] is not None:
+                for converter in converters:
+                    values[i] = converter(values[i], col, db)
+    return model.from_db(DEFAULT_DB_ALIAS, attnames, values)
 
 
 def fetch_instances(model: type[M], sql: str, params: Sequence[Any]) -> list[M]:
@@ -167,7 +176,7 @@ def mark_saved(obj: models.Model, pk: Any) -> None:
     """Record that ``obj`` now exists in the database with primary key ``pk``."""
     obj.pk = pk
     obj._state.adding = False
-    obj._state.db = connection.alias
+    obj._state.db = DEFAULT_DB_ALIAS  # ``connection`` is the default database's
 
 
 def from_json(model: type[M], data: dict[str, Any]) -> M:
@@ -181,5 +190,5 @@ def from_json(model: type[M], data: dict[str, Any]) -> M:
                 else field.to_python(value)
     obj = model(**values)
     obj._state.adding = False
-    obj._state.db = connection.alias
+    obj._state.db = DEFAULT_DB_ALIAS  # ``connection`` is the default database's
     return obj

@@ -87,11 +87,19 @@ def _json_value(value: Any) -> Any:
     return value
 
 
+@functools.cache
+def _row_layout(model: type[models.Model], with_pk: bool) -> tuple[tuple[str, str, models.Field | None], ...]:
+    """(column, attname, the field when its ``pre_save`` is its own, e.g. ``auto_now``) per concrete field."""
+    return tuple((f.column, f.attname, f if type(f).pre_save is not models.Field.pre_save else None)
+                 for f in model._meta.concrete_fields if with_pk or not f.primary_key)
+
+
 def row_json(obj: models.Model, *, with_pk: bool = False) -> str:
     """``obj`` as ``jsonb_populate_record`` reads it: column -> value, as an INSERT would write them."""
-    fields = [f for f in obj._meta.concrete_fields if with_pk or not f.primary_key]
-    return json.dumps({f.column: _json_value(f.pre_save(obj, True) if not f.primary_key else obj.pk)
-                       for f in fields})
+    values = obj.__dict__
+    return json.dumps({column: _json_value(values[attname] if field is None or field.primary_key
+                                           else field.pre_save(obj, True))
+                       for column, attname, field in _row_layout(type(obj), with_pk)})
 
 
 def _populated(model: type[models.Model], param: str) -> str:

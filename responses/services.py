@@ -10,6 +10,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import connection, transaction
+from django.db.models.base import ModelState
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -59,13 +60,115 @@ def _token_sql_with_questions() -> str:
 
 
 @functools.cache
+def _survey_key_sql() -> str:
+    """PostgreSQL: the content key of a token's survey, account and questions (``s``, ``a``): their ids and row
+    versions. Every write of a row, whatever wrote it (the ORM, ``update()``, raw SQL), makes a new version
+    with the writing transaction's id (``xmin``) at a new place (``ctid``; within one transaction two versions
+    share the ``xmin``, never the place); a new or deleted question changes the list. Equal keys mean
+    unchanged rows, so a cached copy needs no invalidation."""
+    return ("concat_ws(':', a.id, a.xmin, a.ctid, s.id, s.xmin, s.ctid, (SELECT string_agg(q.id || '.' || q.xmin "
+            "|| '.' || q.ctid, ',' ORDER BY q.id) FROM surveys_question q "
+            "WHERE q.survey_id = s.id AND q.account_id = s.account_id))")
+
+
+@functools.cache
 def _token_sql_for_capture() -> str:
-    """PostgreSQL, for a POST: the door plus what a first answer's one write statement needs
-    (``responses/capture_pg.py``)."""
+    """PostgreSQL, for a POST: the invitation, the person and the survey's content key (the survey, account
+    and questions come from the process's cache, ``_survey_parts``), plus what a first answer's one write
+    statement needs (``responses/capture_pg.py``)."""
     from responses import capture_pg
 
-    select, rest = _token_sql_with_questions().split(" FROM surveys_invitation ", 1)
-    return f"{select}, {capture_pg.door_columns_sql()} FROM surveys_invitation {rest}"
+    return (f"SELECT {sql.select_list(Invitation, 'i')}, {sql.select_list(Person, 'p')}, "  # noqa: S608 (model metadata)
+            f"{_survey_key_sql()}, {capture_pg.door_columns_sql()} "
+            "FROM surveys_invitation i JOIN surveys_survey s ON s.id = i.survey_id AND s.account_id = i.account_id "
+            "JOIN accounts_account a ON a.id = i.account_id "
+            "JOIN surveys_person p ON p.id = i.person_id AND p.account_id = i.account_id "
+            "WHERE i.token_hash = %s")
+
+
+@functools.cache
+def _survey_parts_sql() -> str:
+    """PostgreSQL: a survey with its account and questions, and their content key (a cache miss)."""
+    from accounts.models import Account
+
+    return (f"SELECT {sql.select_list(Survey, 's')}, {sql.select_list(Account, 'a')}, "  # noqa: S608 (model metadata)
+            "(SELECT json_agg(q ORDER BY q.position, q.id) FROM surveys_question q "
+            f"WHERE q.survey_id = s.id AND q.account_id = s.account_id), {_survey_key_sql()} "
+            "FROM surveys_survey s JOIN accounts_account a ON a.id = s.account_id "
+            "WHERE s.id = %s AND s.account_id = %s")
+
+
+SURVEY_CACHE_SIZE = 512
+# content key -> (survey, account, questions) as read, never handed out: each request gets copies.
+_survey_cache: dict[str, tuple[Survey, Any, list[Question]]] = {}
+
+
+def _copy(obj: Any) -> Any:
+    """A shallow copy of a model instance with its own state and no cached relations (cheaper than
+    ``copy.copy``). Field values are shared: JSON values (``thank_you``, ``choices``, ...) are read, never
+    changed in place, on the respondent's pages."""
+    new = object.__new__(type(obj))
+    new.__dict__.update(obj.__dict__)
+    state = new._state = ModelState()
+    state.adding, state.db = False, obj._state.db
+    return new
+
+
+def _survey_parts(key: str, invitation: Invitation) -> tuple[Survey, Any, list[Question]]:
+    """Per-request copies of the invitation's survey, account and questions (the survey's questions cache
+    filled, everything pointing at the one account copy), from the process's cache by content key.
+
+    The key names the account and survey ids the door read from the invitation's row, so an entry can only
+    ever serve that account's tokens; a miss reads the rows (one statement) and caches them under the key
+    that read returned (a concurrent edit then simply makes the next door miss again)."""
+    cached = _survey_cache.get(key)
+    if cached is None or cached[0].pk != invitation.survey_id or cached[1].pk != invitation.account_id:
+        cached, key = _read_survey_parts(invitation)
+        if len(_survey_cache) >= SURVEY_CACHE_SIZE:
+            _survey_cache.clear()
+        _survey_cache[key] = cached
+    survey_row, account_row, question_rows = cached
+    survey, account = _copy(survey_row), _copy(account_row)
+    survey._state.fields_cache["account"] = account
+    questions = []
+    for row in question_rows:
+        question = _copy(row)
+        question._state.fields_cache["survey"] = survey
+        question._state.fields_cache["account"] = account
+        questions.append(question)
+    survey._questions_cache = questions
+    return survey, account, questions
+
+
+def _read_survey_parts(invitation: Invitation) -> tuple[tuple[Survey, Any, list[Question]], str]:
+    from accounts.models import Account
+
+    with connection.cursor() as cursor:
+        cursor.execute(_survey_parts_sql(), [invitation.survey_id, invitation.account_id])
+        row = cursor.fetchone()
+    if row is None:  # deleted since the door read the invitation
+        raise LinkUnknown
+    survey = sql.instance(Survey, row)
+    account = sql.instance(Account, row, sql.width(Survey))
+    questions = [sql.from_json(Question, q) for q in row[-2] or []]
+    return (survey, account, questions), row[-1]
+
+
+def _capture_door(raw: str) -> tuple[Invitation, Survey, Any, Person]:
+    """PostgreSQL, a POST: the door in one round trip (two on a cache miss), survey, account and questions
+    from the process's cache (``_survey_parts``)."""
+    from responses import capture_pg
+
+    row = sql.fetchone_prepared(_token_sql_for_capture(), [hash_secret(raw)])
+    if row is None:
+        raise LinkUnknown
+    invitation = sql.instance(Invitation, row)
+    offset = sql.width(Invitation)
+    person = sql.instance(Person, row, offset)
+    offset += sql.width(Person)
+    survey, account, _questions = _survey_parts(row[offset], invitation)
+    invitation.capture = capture_pg.door_extras(row[offset + 1:])
+    return invitation, survey, account, person
 
 
 def invitation_for_token(raw: str, *, capture: bool = False) -> Invitation:
@@ -76,40 +179,37 @@ def invitation_for_token(raw: str, *, capture: bool = False) -> Invitation:
     or ``LinkGone`` (expired or cancelled; an answered invitation stays editable while its
     response's edit window is open). One hand-written query (the hot path: ``accounts/sql.py``)
     returns the invitation with its survey, account and person. ``capture`` (a POST, on PostgreSQL): it
-    also reads what ``capture_pg.first_answer`` needs, kept on ``invitation.capture``.
+    also reads what ``capture_pg.first_answer`` needs, kept on ``invitation.capture``, and takes the
+    survey, account and questions from the process's cache (``_survey_parts``).
     """
     from accounts.models import Account
 
     if not raw or len(raw) > 128:
         raise LinkUnknown
     postgres = connection.vendor == "postgresql"
-    extras = 0
     if postgres and capture:  # the token is the door: nothing names the account before it
-        from responses import capture_pg
-
-        row, extras = sql.fetchone_prepared(_token_sql_for_capture(), [hash_secret(raw)]), capture_pg.DOOR_COLUMNS
+        invitation, survey, account, person = _capture_door(raw)
     else:
         with connection.cursor() as cursor:
             cursor.execute(_token_sql_with_questions() if postgres else _token_sql(), [hash_secret(raw)])
             row = cursor.fetchone()
-    if row is None:
-        raise LinkUnknown
-    if extras:
-        invitation_capture = capture_pg.door_extras(row[-extras:])
-        row = row[:-extras]
-    invitation = sql.instance(Invitation, row)
-    offset = sql.width(Invitation)
-    survey = sql.instance(Survey, row, offset)
-    offset += sql.width(Survey)
-    account = sql.instance(Account, row, offset)
-    person = sql.instance(Person, row, offset + sql.width(Account))
-    survey.account = invitation.account = person.account = account  # one account object for the whole request
-    if postgres:
-        survey._questions_cache = [sql.from_json(Question, q) for q in row[-1] or []]
-        for question in survey._questions_cache:
-            question.survey = survey
-    invitation.survey, invitation.person = survey, person
-    invitation.capture = invitation_capture if extras else None
+        if row is None:
+            raise LinkUnknown
+        invitation = sql.instance(Invitation, row)
+        offset = sql.width(Invitation)
+        survey = sql.instance(Survey, row, offset)
+        offset += sql.width(Survey)
+        account = sql.instance(Account, row, offset)
+        person = sql.instance(Person, row, offset + sql.width(Account))
+        survey.account = account
+        if postgres:
+            survey._questions_cache = [sql.from_json(Question, q) for q in row[-1] or []]
+            for question in survey._questions_cache:
+                question.survey = survey
+        invitation.capture = None
+    # one account object for the whole request
+    invitation._state.fields_cache["account"] = person._state.fields_cache["account"] = account
+    invitation._state.fields_cache["survey"], invitation._state.fields_cache["person"] = survey, person
     if invitation.status == Invitation.Status.CANCELLED:
         raise LinkGone
     now = timezone.now()
