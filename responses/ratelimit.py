@@ -5,12 +5,17 @@ The client address is ``REMOTE_ADDR`` (set by the trusted proxy); ``X-Forwarded-
 """
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
+import threading
 import time
 from typing import Any
 
-from django.core.cache import cache
+from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.http import HttpRequest
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError
 
 logger = logging.getLogger("verbatim")
 
@@ -34,26 +39,52 @@ for i, key in ipairs(KEYS) do
 end
 return counts
 """
-_script: Any = None  # redis-py's Script: sends the SHA (the text once per server), through any client given
+_COUNT_SHA = hashlib.sha1(_COUNT_LUA.encode()).hexdigest()  # noqa: S324 (Redis names scripts by SHA-1)
+_local = threading.local()  # this thread's own Redis connection for the counters
+
+
+def _connection(client: Any) -> Any:
+    """This thread's connection to ``client``'s server: made once per thread (and process, and pool), used
+    by nothing else, so a count is one command on the socket without the pool's checkout and release."""
+    pool = client.connection_pool
+    held = getattr(_local, "held", None)
+    if held is None or held[0] is not pool or held[1] != os.getpid():
+        held = _local.held = (pool, os.getpid(), pool.connection_class(**pool.connection_kwargs))
+    return held[2]
+
+
+def _evalsha(connection: Any, keys: list[str], window: int) -> list[Any]:
+    try:
+        connection.send_command("EVALSHA", _COUNT_SHA, len(keys), *keys, window + 1)
+        return connection.read_response()
+    except NoScriptError:  # a restarted or different server: EVAL sends the text (and caches it there)
+        connection.send_command("EVAL", _COUNT_LUA, len(keys), *keys, window + 1)
+        return connection.read_response()
 
 
 def _count(cache_keys: list[str], window: int) -> list[int]:
     """Increment window counters: one round trip and one command for all of them on Redis."""
-    client_of = getattr(getattr(cache, "_cache", None), "get_client", None)
-    if client_of is not None:  # django's RedisCache: its key prefix/version, our script
-        keys = [cache.make_and_validate_key(k) for k in cache_keys]
-        client = client_of(keys[0], write=True)
-        global _script
-        if _script is None:
-            _script = client.register_script(_COUNT_LUA)
-        return [int(n) for n in _script(keys=keys, args=[window + 1], client=client)]
+    backend = caches[DEFAULT_CACHE_ALIAS]
+    client_of = getattr(getattr(backend, "_cache", None), "get_client", None)
+    if client_of is not None:  # django's RedisCache: its key prefix/version, our script, our connection
+        keys = [backend.make_key(k) for k in cache_keys]  # our keys are short and plain: nothing to validate
+        connection = _connection(client_of(keys[0], write=True))
+        try:
+            counts = _evalsha(connection, keys, window)
+        except RedisConnectionError:  # a stale connection (the server restarted): once more, connecting afresh
+            connection.disconnect()
+            counts = _evalsha(connection, keys, window)
+        except BaseException:
+            connection.disconnect()  # a reply may still be on its way: never read it as the next one's
+            raise
+        return [int(n) for n in counts]
     counts = []
     for cache_key in cache_keys:
-        if cache.add(cache_key, 1, timeout=window + 1):
+        if backend.add(cache_key, 1, timeout=window + 1):
             counts.append(1)
             continue
         try:
-            counts.append(cache.incr(cache_key))
+            counts.append(backend.incr(cache_key))
         except ValueError:  # expired between add and incr: start again
             counts.append(1)
     return counts
