@@ -13,15 +13,16 @@ import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from django.core import signing
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import translation
+from django.utils.http import RFC3986_SUBDELIMS
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -185,6 +186,23 @@ def score_page(request: HttpRequest, token: str, score: int) -> HttpResponse:
         return redirect("respond:token", token=token)
 
 
+_TOKEN_MARK = "0tokenmark0"
+
+
+@functools.lru_cache(maxsize=16)
+def _thanks_url_around(script_prefix: str, urlconf: str | None, language: str | None) -> tuple[str, str]:
+    head, _mark, tail = reverse("respond:thanks", kwargs={"token": _TOKEN_MARK}).partition(_TOKEN_MARK)
+    return head, tail
+
+
+def thanks_url(token: str) -> str:
+    """``reverse("respond:thanks", kwargs={"token": token})`` without the resolver on every JSON submit: the
+    URL around the token is built once per script prefix, URLconf and language; the token quoted as
+    ``reverse`` quotes it (it matched ``<str:token>``, so it has no slash)."""
+    head, tail = _thanks_url_around(get_script_prefix(), get_urlconf(), translation.get_language())
+    return f"{head}{quote(token, safe=RFC3986_SUBDELIMS + '/~:@')}{tail}"
+
+
 def cache_get(key: str) -> Any:
     try:
         return cache.get(key)
@@ -218,7 +236,7 @@ def token_page(request: HttpRequest, token: str) -> HttpResponse:
             except ValidationError as exc:
                 return json_errors(exc)
             return JsonResponse({"id": response.pk, "score": response.score, "group": response.group,
-                                 "thanks_url": reverse("respond:thanks", kwargs={"token": token})})
+                                 "thanks_url": thanks_url(token)})
         questions = services.survey_questions(survey)
         answers = answers_from_post(request.POST, questions)
         score = parse_score(request.POST.get("score"))
