@@ -82,6 +82,16 @@ def machine_cpu() -> tuple[float, float]:
     return (sum(values) - idle) / tick, sum(values) / tick
 
 
+def wal_stats() -> tuple[int, int]:
+    """(WAL bytes, full-page images) the whole PostgreSQL server wrote so far (pg_stat_wal)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT wal_bytes, wal_fpi FROM pg_stat_wal")
+        wal_bytes, fpi = cursor.fetchone()
+    return int(wal_bytes), int(fpi)
+
+
 def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -132,8 +142,8 @@ def main() -> None:
                                            batch_size=5000)
         rss_before = rss_mb()
 
-        def enqueue(account_id: int, ids: list[int]) -> None:
-            services.send_invitations(account=account, invitation_ids=ids)
+        def enqueue(account_id: int, ids: list[int], attempt_id: uuid.UUID) -> None:
+            services.send_invitations(account=account, invitation_ids=ids, attempt_id=attempt_id)
 
         profiler = None
         if args.profile:
@@ -143,10 +153,12 @@ def main() -> None:
             profiler.enable()
         started, cpu_started = time.perf_counter(), time.process_time()
         sink_started, machine_started, pg_started = proc_cpu(sink.pid), machine_cpu(), postgres_cpu()
+        wal_started = wal_stats()
         while services.dispatch_due(enqueue=enqueue):
             pass
         verbatim_seconds, verbatim_cpu = time.perf_counter() - started, time.process_time() - cpu_started
         sink_cpu, machine_end, pg_cpu = proc_cpu(sink.pid) - sink_started, machine_cpu(), postgres_cpu() - pg_started
+        wal_bytes, wal_fpi = (end - start for end, start in zip(wal_stats(), wal_started, strict=True))
         busy = (machine_end[0] - machine_started[0]) / max(machine_end[1] - machine_started[1], 1e-9)
         if profiler is not None:
             import pstats
@@ -185,6 +197,8 @@ def main() -> None:
           f"{raw_sink_cpu / count * 1000:.2f} ms during raw's; PostgreSQL {pg_cpu / count * 1000:.2f} ms; "
           f"whole machine {busy:.0%} busy during Verbatim's run "
           f"({os.cpu_count()} cores)")
+    print(f"WAL per message: {wal_bytes / count:.0f} bytes, {wal_fpi / count:.2f} full-page images "
+          "(the whole server's, checkpoints included)")
     print(f"load average: {os.getloadavg()[0]:.1f} (figures are noisy on a shared machine)")
     print(f"peak RSS: {rss_before:.0f} MB before sending, {rss_after:.0f} MB after")
     durable = "durable commits" if settings.SEND_SYNCHRONOUS_COMMIT else "SEND_SYNCHRONOUS_COMMIT=off"
