@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 import uuid
+import warnings
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -54,7 +55,8 @@ def _eager_tasks_and_locmem_cache(settings):
 def django_db_setup(django_db_setup, django_db_blocker):
     """pytest-django's test database, plus: before it is dropped, end any session still connected
     to it (a subprocess's or a thread's late connection made the drop fail now and then: "database
-    is being accessed by other users"). Each one ended is named on stderr, to find its owner."""
+    is being accessed by other users"). Each one ended is named in a warning (the warnings summary),
+    to find its owner."""
     yield
     if connection.vendor != "postgresql":
         return
@@ -62,8 +64,8 @@ def django_db_setup(django_db_setup, django_db_blocker):
         cursor.execute("SELECT pid, application_name, state, left(query, 120) FROM pg_stat_activity "
                        "WHERE datname = current_database() AND pid <> pg_backend_pid()")
         for pid, application, state, query in cursor.fetchall():
-            sys.stderr.write(f"\nending a leftover session of the test database: pid {pid}, "
-                             f"application {application!r}, {state}, last query {query!r}\n")
+            warnings.warn(f"ending a leftover session of the test database: pid {pid}, application "
+                          f"{application!r}, {state}, last query {query!r}", stacklevel=1)
             cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
     connection.close()
 
