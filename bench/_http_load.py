@@ -11,8 +11,8 @@ def run_requests(port: int, requests: list[tuple[str, str, bytes | None]], *, he
                  clients: int, timeout: float = 30) -> dict:
     """Send ``(method, url, body)`` requests with ``clients`` keep-alive connections to 127.0.0.1:port.
 
-    Returns ``{"rps", "p50", "p99" (ms), "statuses": {code: count}}``; a failed connection counts as
-    status 0 and is reopened.
+    Returns ``{"rps", "p50", "p99" (ms), "statuses": {code: count}, "seconds", "latencies" (s, sorted)}``;
+    a failed connection counts as status 0 and is reopened. ``combine`` merges several such results.
     """
     latencies: list[float] = []
     statuses: dict[int, int] = {}
@@ -57,5 +57,20 @@ def run_requests(port: int, requests: list[tuple[str, str, bytes | None]], *, he
         thread.join()
     elapsed = time.perf_counter() - started
     latencies.sort()
-    return {"rps": len(requests) / elapsed, "p50": statistics.median(latencies) * 1000,
-            "p99": latencies[max(int(len(latencies) * 0.99) - 1, 0)] * 1000, "statuses": statuses}
+    return _figures(latencies, elapsed, statuses)
+
+
+def _figures(latencies: list[float], seconds: float, statuses: dict[int, int]) -> dict:
+    return {"rps": len(latencies) / seconds, "p50": statistics.median(latencies) * 1000,
+            "p99": latencies[max(int(len(latencies) * 0.99) - 1, 0)] * 1000, "statuses": statuses,
+            "seconds": seconds, "latencies": latencies}
+
+
+def combine(results: list[dict]) -> dict:
+    """One result for several runs of the same requests: their times added, latencies pooled."""
+    statuses: dict[int, int] = {}
+    for result in results:
+        for key, value in result["statuses"].items():
+            statuses[key] = statuses.get(key, 0) + value
+    return _figures(sorted(lat for r in results for lat in r["latencies"]), sum(r["seconds"] for r in results),
+                    statuses)

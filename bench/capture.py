@@ -6,8 +6,9 @@
 fresh invitation token per request: the token lookup, the rate limiter (Redis), the response row
 with its row lock, two answers, the rollup and the ``response.created`` / ``response.updated``
 events all count. In the same run and served the same way: a minimal Django view and a bare view
-doing one ORM INSERT per POST (bench/_capture_app.py). Prints req/s, p50/p99, the ratios, and the
-rows written versus the requests sent.
+doing one ORM INSERT per POST (bench/_capture_app.py). The three alternate in ``--rounds`` rounds
+(default 3) so that all see the same machine; each figure adds up its rounds. Prints req/s, p50/p99,
+the ratios, and the rows written versus the requests sent.
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ import time
 import uuid
 from pathlib import Path
 
-from _http_load import run_requests  # bench/ is on sys.path when a script here runs
+from _http_load import combine, run_requests  # bench/ is on sys.path when a script here runs
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -68,6 +69,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=20_000)
     parser.add_argument("--quick", action="store_true", help="3,000 requests per measurement")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="the three measurements alternate in this many rounds (default 3)")
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=4)
     args = parser.parse_args()
@@ -121,9 +124,15 @@ def main() -> None:
             with account_scope(account):
                 responses_before = Response.objects.count()
                 inserts_before = Event.objects.filter(kind="bench.insert").count()
-            minimal = run(port, [("GET", "/bench/minimal", None)] * count)
-            insert = run(port, [("POST", "/bench/insert", b"")] * count)
-            capture = run(port, [("POST", f"/r/{tokens[i][0]}", capture_body(i)) for i in range(count)])
+            # The three alternate in rounds (this VM's speed drifts over minutes; run one after the
+            # other, the drift decided the ratios), each round sending 1/rounds of each.
+            rounds: dict[str, list[dict]] = {"minimal": [], "insert": [], "capture": []}
+            for r in range(args.rounds):
+                part = range(r * count // args.rounds, (r + 1) * count // args.rounds)
+                rounds["minimal"].append(run(port, [("GET", "/bench/minimal", None)] * len(part)))
+                rounds["insert"].append(run(port, [("POST", "/bench/insert", b"")] * len(part)))
+                rounds["capture"].append(run(port, [("POST", f"/r/{tokens[i][0]}", capture_body(i)) for i in part]))
+            minimal, insert, capture = (combine(rounds[name]) for name in ("minimal", "insert", "capture"))
             with account_scope(account):
                 written = Response.objects.count() - responses_before
                 inserted = Event.objects.filter(kind="bench.insert").count() - inserts_before
@@ -133,7 +142,7 @@ def main() -> None:
             server.wait(timeout=30)
         ok = capture["statuses"].get(200, 0)
         print(f"config: gunicorn gthread {args.workers} workers x {args.threads} threads, {CLIENTS} clients, "
-              f"{count} requests per measurement, CONN_MAX_AGE=600")
+              f"{count} requests per measurement in {args.rounds} alternating rounds, CONN_MAX_AGE=600")
         for name, figures in (("minimal view", minimal), ("one-INSERT view", insert), ("capture", capture)):
             print(f"{name:16s} {figures['rps']:8.0f} req/s  p50 {figures['p50']:6.1f} ms  p99 {figures['p99']:6.1f} ms"
                   f"  statuses {figures['statuses']}")

@@ -248,7 +248,9 @@ class Invitation(models.Model):
         SKIPPED_QUOTA = "skipped_quota", _("Skipped: over the send quota")
         CANCELLED = "cancelled", _("Cancelled")
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="invitations")
+    # No index of its own: every index below leads with the account (each index is one more entry
+    # written per row version, and a row is written three times on its way out: docs/performance.md).
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="invitations", db_index=False)
     survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="invitations")
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="invitations")
     channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.EMAIL)
@@ -256,12 +258,12 @@ class Invitation(models.Model):
     scheduled_at = models.DateTimeField(default=timezone.now)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.SCHEDULED)
     dedupe_key = models.CharField(max_length=100, blank=True)
-    token_hash = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    token_hash = models.CharField(max_length=64, null=True, blank=True)  # unique: Meta.constraints
     token_expires_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     attempt_id = models.UUIDField(null=True, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
-    esp_message_id = models.CharField(max_length=255, blank=True, db_index=True)
+    esp_message_id = models.CharField(max_length=255, blank=True)  # indexed: Meta.indexes
     failure_reason = models.CharField(max_length=255, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
@@ -275,11 +277,18 @@ class Invitation(models.Model):
         ordering = ["-scheduled_at"]
         indexes = [
             models.Index(fields=["account", "status", "scheduled_at"]),
-            models.Index(fields=["status", "scheduled_at"], name="invitation_due"),
+            # The dispatcher's "which accounts have due rows": only scheduled rows have an entry.
+            models.Index(fields=["scheduled_at"], name="invitation_due", condition=Q(status="scheduled")),
+            # Exact lookups only (tracking webhooks, the respondent door): declared here rather than
+            # on the fields, which on PostgreSQL would add a second, pattern-ops (LIKE) index each.
+            models.Index(fields=["esp_message_id"], name="invitation_esp_message_id"),
             models.Index(fields=["account", "person", "status"]),
             models.Index(fields=["account", "sent_at"], name="invitation_account_sent"),  # send quotas
         ]
         constraints = [
+            # Only rows with a token (minted when marked ``sending``) have an entry.
+            models.UniqueConstraint(fields=["token_hash"], condition=Q(token_hash__isnull=False),
+                                    name="invitation_token_hash_unique"),
             models.UniqueConstraint(fields=["account", "survey", "person", "dedupe_key"],
                                     condition=~Q(dedupe_key=""), name="invitation_dedupe"),
         ]

@@ -17,11 +17,13 @@ def dispatch() -> int:
 
 @shared_task(name="surveys.send_invitations", acks_late=True)
 @account_task
-def send_invitations(account_id: int, invitation_ids: list[int]) -> dict[str, int]:
-    """Send one batch; a duplicate delivery of this task finds nothing left to claim."""
+def send_invitations(account_id: int, invitation_ids: list[int], attempt_id: str | None = None) -> dict[str, int]:
+    """Send one batch under the dispatcher's hand-out (``attempt_id``; a task queued by an older
+    version has none and claims its rows first); a duplicate delivery sends nothing twice."""
     from surveys import services
 
-    return services.send_invitations(account=Account.objects.get(pk=account_id), invitation_ids=invitation_ids)
+    return services.send_invitations(account=Account.objects.get(pk=account_id), invitation_ids=invitation_ids,
+                                     attempt_id=attempt_id)
 
 
 @shared_task(name="surveys.run_person_import", acks_late=True)

@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 import uuid
+import warnings
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -22,6 +23,7 @@ from aiosmtpd.controller import Controller
 from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.locmem import LocMemCache
+from django.db import connection
 
 from accounts.models import Role
 from config.celery import app as celery_app
@@ -47,6 +49,25 @@ def _eager_tasks_and_locmem_cache(settings):
     from surveys.services.sending import close_lane_connections
 
     close_lane_connections()  # send lanes keep database connections between batches: none outlives a test
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's test database, plus: before it is dropped, end any session still connected
+    to it (a subprocess's or a thread's late connection made the drop fail now and then: "database
+    is being accessed by other users"). Each one ended is named in a warning (the warnings summary),
+    to find its owner."""
+    yield
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute("SELECT pid, application_name, state, left(query, 120) FROM pg_stat_activity "
+                       "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        for pid, application, state, query in cursor.fetchall():
+            warnings.warn(f"ending a leftover session of the test database: pid {pid}, application "
+                          f"{application!r}, {state}, last query {query!r}", stacklevel=1)
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+    connection.close()
 
 
 @pytest.fixture

@@ -2,6 +2,8 @@
 
 Split by topic; import from here: ``from surveys import services``.
 """
+import uuid
+
 from surveys.services.autopilot import run_autopilot, run_due_autopilots, segment, set_autopilot
 from surveys.services.emails import check_placeholders, fill_placeholders, render_invitation
 from surveys.services.imports import (
@@ -59,8 +61,8 @@ def run_dispatch_cycle(*, inline: bool = False) -> int:
         else:
             enqueue_on_commit(tasks.run_person_import, account_id, import_id)
     if inline:
-        def enqueue(account_id: int, ids: list[int]) -> None:
-            send_invitations(account=Account.objects.get(pk=account_id), invitation_ids=ids)
+        def enqueue(account_id: int, ids: list[int], attempt_id: uuid.UUID) -> None:
+            send_invitations(account=Account.objects.get(pk=account_id), invitation_ids=ids, attempt_id=attempt_id)
 
         return dispatch_due(enqueue=enqueue)
     return dispatch_due()

@@ -35,8 +35,8 @@ def autopilot(acme, acme_key):
 
 def dispatch() -> None:
     """One dispatcher pass, sending in this process (to the SMTP sink)."""
-    survey_services.dispatch_due(enqueue=lambda account_id, ids: survey_services.send_invitations(
-        account=Account.objects.get(pk=account_id), invitation_ids=ids))
+    survey_services.dispatch_due(enqueue=lambda account_id, ids, attempt: survey_services.send_invitations(
+        account=Account.objects.get(pk=account_id), invitation_ids=ids, attempt_id=attempt))
 
 
 def invitations(acme, email: str) -> list[tuple[str, str]]:

@@ -79,12 +79,12 @@ def test_rows_handed_to_send_tasks_count_before_they_are_sent(survey, in_acme):
     account.save(update_fields=["send_quota_hourly"])
     schedule(survey, 3)
     handed: list[list[int]] = []
-    services.dispatch_due(enqueue=lambda account_id, ids: handed.append(ids))  # tasks not run yet
+    services.dispatch_due(enqueue=lambda account_id, ids, attempt: handed.append(ids))  # tasks not run yet
     assert sum(map(len, handed)) == 3
     room, _reason = quota_room(account=account, now=timezone.now())
     assert room == 1
     schedule(survey, 3, prefix="late")
-    services.dispatch_due(enqueue=lambda account_id, ids: handed.append(ids))
+    services.dispatch_due(enqueue=lambda account_id, ids, attempt: handed.append(ids))
     assert sum(map(len, handed)) == 4
     assert by_status(account) == {"scheduled": 4, "skipped_quota": 2}
 
@@ -141,7 +141,7 @@ def test_the_invitations_page_filters_and_counts_skipped_quota(client, alice, su
     account.send_quota_hourly = 1
     account.save(update_fields=["send_quota_hourly"])
     schedule(survey, 3)
-    services.dispatch_due(enqueue=lambda account_id, ids: None)
+    services.dispatch_due(enqueue=lambda account_id, ids, attempt: None)
     client.force_login(alice)
     url = reverse("surveys:invitation-list", kwargs={"account": account.slug})
     page = client.get(url, {"status": "skipped_quota"})

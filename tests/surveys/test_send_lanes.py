@@ -202,8 +202,8 @@ def test_a_lane_that_dies_leaves_its_rows_unknown_or_scheduled_and_the_others_fi
     with cross_account():
         Invitation.objects.filter(pk__in=ids).exclude(status="sent").update(
             lease_until=timezone.now() - timedelta(seconds=1))
-    sent_again = services.dispatch_due(enqueue=lambda account_id, batch: services.send_invitations(
-        account=survey.account, invitation_ids=batch))
+    sent_again = services.dispatch_due(enqueue=lambda account_id, batch, attempt: services.send_invitations(
+        account=survey.account, invitation_ids=batch, attempt_id=attempt))
     final = statuses(ids)
     assert sorted(committed_sink.ids()) == sorted(ids)  # every invitation reached the sink exactly once
     assert sent_again == 3

@@ -122,7 +122,7 @@ def test_suppress_address_is_idempotent_and_emits_one_event(in_acme):
 def test_a_suppression_added_after_the_claim_is_still_honoured(transactional_db, smtp_sink, survey, person, in_acme):
     """EM-16: the check runs under the claim, so a suppression committed just before it counts."""
     invitation = services.schedule_invitation(survey=survey, person=person)
-    ids = services.sending.claim_due_for_account(account_id=survey.account_id)
+    ids, attempt_id = services.sending.claim_due_for_account(account_id=survey.account_id)
     assert ids == [invitation.pk]
 
     def other_connection():
@@ -133,7 +133,7 @@ def test_a_suppression_added_after_the_claim_is_still_honoured(transactional_db,
     thread = threading.Thread(target=other_connection)
     thread.start()
     thread.join()
-    services.send_invitations(account=survey.account, invitation_ids=ids)
+    services.send_invitations(account=survey.account, invitation_ids=ids, attempt_id=attempt_id)
     assert status_of(invitation) == Invitation.Status.SKIPPED_SUPPRESSED
     assert smtp_sink.messages == []
 
@@ -151,7 +151,7 @@ def test_an_expired_lease_while_sending_becomes_unknown_and_is_not_resent(smtp_s
 def test_a_row_handed_to_a_lost_task_is_handed_out_again(smtp_sink, survey, person, in_acme):
     invitation = services.schedule_invitation(survey=survey, person=person)
     lost = []
-    services.dispatch_due(enqueue=lambda account_id, ids: lost.append(ids))  # the broker lost the task
+    services.dispatch_due(enqueue=lambda account_id, ids, attempt: lost.append(ids))  # the broker lost the task
     assert lost == [[invitation.pk]]
     dispatch_once()
     assert smtp_sink.messages == []  # its dispatch lease has not run out yet
@@ -159,6 +159,26 @@ def test_a_row_handed_to_a_lost_task_is_handed_out_again(smtp_sink, survey, pers
         dispatch_once()
     assert status_of(invitation) == Invitation.Status.SENT
     assert len(smtp_sink.wait_for(1)) == 1
+
+
+def test_a_late_task_of_an_earlier_hand_out_sends_nothing(smtp_sink, survey, person, in_acme):
+    """The hand-out's attempt id is the task's claim: once the rows were handed out again (the first
+    task looked lost), the first task's late delivery finds none of them under its attempt id."""
+    invitation = services.schedule_invitation(survey=survey, person=person)
+    handed: list[tuple[list[int], object]] = []
+    services.dispatch_due(enqueue=lambda account_id, ids, attempt: handed.append((ids, attempt)))
+    with time_machine.travel(timezone.now() + timedelta(minutes=11)):
+        services.dispatch_due(enqueue=lambda account_id, ids, attempt: handed.append((ids, attempt)))
+    [(first_ids, first), (second_ids, second)] = handed
+    assert first_ids == second_ids == [invitation.pk] and first != second
+    assert services.send_invitations(account=survey.account, invitation_ids=first_ids, attempt_id=first) == {}
+    assert status_of(invitation) == Invitation.Status.SCHEDULED and smtp_sink.messages == []
+    assert services.send_invitations(account=survey.account, invitation_ids=second_ids,
+                                     attempt_id=str(second)) == {"sent": 1}  # as the Celery task passes it
+    # A second delivery of the same task: the row is no longer scheduled, nothing goes out again.
+    assert services.send_invitations(account=survey.account, invitation_ids=second_ids, attempt_id=second) == {}
+    assert len(smtp_sink.wait_for(1)) == 1
+    assert status_of(invitation) == Invitation.Status.SENT
 
 
 def test_an_unreachable_mail_server_leaves_the_row_for_a_later_attempt(settings, survey, person, in_acme):
@@ -190,7 +210,7 @@ def test_the_dispatcher_is_fair_between_accounts(survey, globex, in_acme):
         g_invitations = [services.schedule_invitation(survey=g_survey, person=PersonFactory(account=globex))
                          for _ in range(3)]
     handed: dict[int, list[int]] = {}
-    services.dispatch_due(enqueue=lambda account_id, ids: handed.setdefault(account_id, []).extend(ids),
+    services.dispatch_due(enqueue=lambda account_id, ids, attempt: handed.setdefault(account_id, []).extend(ids),
                           per_account=10)
     assert len(handed[in_acme.pk]) == 10
     assert sorted(handed[globex.pk]) == sorted(i.pk for i in g_invitations)

@@ -36,9 +36,10 @@ def test_two_dispatchers_and_duplicate_tasks_send_each_invitation_once(celery_wo
         ids.append(services.schedule_invitation(survey=second_survey, person=people[0]).pk)
 
     def dispatcher():
-        # every batch published twice: duplicate deliveries must find nothing to claim
-        services.dispatch_due(batch_size=7, enqueue=lambda account_id, batch: [
-            tasks.send_invitations.delay(account_id, batch) for _ in range(2)])
+        # every batch published twice: duplicate deliveries of one hand-out run concurrently, and
+        # each message's ``sending`` mark is won by one of them only
+        services.dispatch_due(batch_size=7, enqueue=lambda account_id, batch, attempt: [
+            tasks.send_invitations.delay(account_id, batch, str(attempt)) for _ in range(2)])
         connection.close()
 
     threads = [threading.Thread(target=dispatcher) for _ in range(2)]
