@@ -480,11 +480,11 @@ class _LanePool:
         self.threads = 0
         self.busy = 0
 
-    def submit(self, fn, *args) -> Future:
+    def submit(self, fn, *args, spawn: bool = True) -> Future:
         future: Future = Future()
         with self.lock:
             self.busy += 1
-            if self.busy > self.threads:
+            if spawn and self.busy > self.threads:
                 self.threads += 1
                 threading.Thread(target=self._work, name=f"send-lane-{self.threads}", daemon=True).start()
         self.jobs.put((future, fn, args))
@@ -521,8 +521,12 @@ class _LanePool:
             finally:
                 barrier.wait(timeout=30)  # each thread takes exactly one of these
 
+        # No new thread for these: a lane still finishing its last job (busy until its ``finally``)
+        # takes one of them once it is done, while the others wait at the barrier. Spawning one
+        # instead had left the finishing lane's connection open (the test database then could not
+        # be dropped: the session tests/conftest.py ended was this one).
         for _ in range(threads):
-            self.submit(close)
+            self.submit(close, spawn=False)
         barrier.wait(timeout=30)
 
 
