@@ -61,11 +61,13 @@ def django_db_setup(django_db_setup, django_db_blocker):
     if connection.vendor != "postgresql":
         return
     with django_db_blocker.unblock(), connection.cursor() as cursor:
-        cursor.execute("SELECT pid, application_name, state, left(query, 120) FROM pg_stat_activity "
+        cursor.execute("SELECT pid, application_name, state, left(query, 120), backend_start FROM pg_stat_activity "
                        "WHERE datname = current_database() AND pid <> pg_backend_pid()")
-        for pid, application, state, query in cursor.fetchall():
+        for pid, application, state, query, started in cursor.fetchall():
+            threads = sorted(t.name for t in threading.enumerate() if t is not threading.main_thread())
             warnings.warn(f"ending a leftover session of the test database: pid {pid}, application "
-                          f"{application!r}, {state}, last query {query!r}", stacklevel=1)
+                          f"{application!r}, {state}, last query {query!r}, connected at {started:%H:%M:%S}; "
+                          f"threads of this process still alive: {threads}", stacklevel=1)
             cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
     connection.close()
 
