@@ -67,12 +67,21 @@ def instance(model: type[M], row: Sequence[Any], offset: int = 0) -> M | None:
     values = list(row[offset:offset + len(attnames)])
     if values[pk_index] is None:
         return None
-    if converted:
-        for i, col, converters in converted:
-            if values[i] is not None:
-                for converter in converters:
-                    values[i] = converter(values[i], col, db)
+    for i, col, converters in converted:
+        if values[i] is not None:
+            for converter in converters:
+                values[i] = converter(values[i], col, db)
     return model.from_db(DEFAULT_DB_ALIAS, attnames, values)
+
+
+def instances(row: Sequence[Any], *models_in_row: type[models.Model]) -> tuple[list[Any], int]:
+    """The instances of ``models_in_row`` laid out one after another from the start of ``row`` (each
+    model's ``select_list``, in that order), and the position of the first column after them."""
+    out, offset = [], 0
+    for model in models_in_row:
+        out.append(instance(model, row, offset))
+        offset += width(model)
+    return out, offset
 
 
 def fetch_instances(model: type[M], sql: str, params: Sequence[Any]) -> list[M]:

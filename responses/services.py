@@ -114,7 +114,7 @@ def _copy(obj: Any) -> Any:
     return new
 
 
-def _survey_parts(key: str, invitation: Invitation) -> tuple[Survey, Any, list[Question]]:
+def _survey_parts(key: str, invitation: Invitation) -> tuple[Survey, Any]:
     """Per-request copies of the invitation's survey, account and questions (the survey's questions cache
     filled, everything pointing at the one account copy), from the process's cache by content key.
 
@@ -137,7 +137,7 @@ def _survey_parts(key: str, invitation: Invitation) -> tuple[Survey, Any, list[Q
         question._state.fields_cache["account"] = account
         questions.append(question)
     survey._questions_cache = questions
-    return survey, account, questions
+    return survey, account
 
 
 def _read_survey_parts(invitation: Invitation) -> tuple[tuple[Survey, Any, list[Question]], str]:
@@ -148,8 +148,7 @@ def _read_survey_parts(invitation: Invitation) -> tuple[tuple[Survey, Any, list[
         row = cursor.fetchone()
     if row is None:  # deleted since the door read the invitation
         raise LinkUnknown
-    survey = sql.instance(Survey, row)
-    account = sql.instance(Account, row, sql.width(Survey))
+    (survey, account), _end = sql.instances(row, Survey, Account)
     questions = [sql.from_json(Question, q) for q in row[-2] or []]
     return (survey, account, questions), row[-1]
 
@@ -162,11 +161,8 @@ def _capture_door(raw: str) -> tuple[Invitation, Survey, Any, Person]:
     row = sql.fetchone_prepared(_token_sql_for_capture(), [hash_secret(raw)])
     if row is None:
         raise LinkUnknown
-    invitation = sql.instance(Invitation, row)
-    offset = sql.width(Invitation)
-    person = sql.instance(Person, row, offset)
-    offset += sql.width(Person)
-    survey, account, _questions = _survey_parts(row[offset], invitation)
+    (invitation, person), offset = sql.instances(row, Invitation, Person)
+    survey, account = _survey_parts(row[offset], invitation)
     invitation.capture = capture_pg.door_extras(row[offset + 1:])
     return invitation, survey, account, person
 
@@ -195,12 +191,7 @@ def invitation_for_token(raw: str, *, capture: bool = False) -> Invitation:
             row = cursor.fetchone()
         if row is None:
             raise LinkUnknown
-        invitation = sql.instance(Invitation, row)
-        offset = sql.width(Invitation)
-        survey = sql.instance(Survey, row, offset)
-        offset += sql.width(Survey)
-        account = sql.instance(Account, row, offset)
-        person = sql.instance(Person, row, offset + sql.width(Account))
+        (invitation, survey, account, person), _end = sql.instances(row, Invitation, Survey, Account, Person)
         survey.account = account
         if postgres:
             survey._questions_cache = [sql.from_json(Question, q) for q in row[-1] or []]
