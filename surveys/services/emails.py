@@ -188,7 +188,7 @@ SUBJECT_SENTINEL = "VERBATIMSUBJECTSENTINEL"
 # value with no whitespace: on the next line when "Name: value" would pass 78 characters.
 SLOT_HEADERS = (b"To", b"Date", b"Message-ID", b"X-Verbatim-Invitation", b"List-Unsubscribe")
 SAFE_ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
-                           r"@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
+                          r"@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
 _SAFE_VALUE = re.compile(r"[!-+\--:<-~]+")  # printable ASCII without space, comma or semicolon
 # A subject that goes into its slot as is: printable ASCII, single spaces, short enough that neither
 # Django (Header.encode) nor the generator folds it, and nothing an encoded word could be read from.

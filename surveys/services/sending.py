@@ -213,7 +213,8 @@ class _Batch:
             self.async_commit = True
 
     def claim(self, ids: list[int]) -> int:
-        """Claim the batch's rows for this task (committed, one statement): still ``scheduled``, with
+        """Claim the batch's rows for this task when it came without the hand-out's attempt id (a direct
+        call, a task queued by an older version): committed, one statement; still ``scheduled``, with
         this batch's attempt id and a lease. A duplicate task finds them taken; if this one dies, the
         dispatcher hands them out again when the lease runs out (nothing of them was sent)."""
         return self.account.invitations.filter(
