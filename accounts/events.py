@@ -36,7 +36,8 @@ class Event(models.Model):
         PENDING = "pending"
         DONE = "done"
 
-    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="events")
+    # No index of its own: (account, kind, created_at) leads with it (one index entry less per event).
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="events", db_index=False)
     kind = models.CharField(max_length=64)
     payload = models.JSONField(default=dict)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)

@@ -20,7 +20,8 @@ SCORE_COLUMNS = [f"s{i}" for i in range(11)]  # rollup buckets for scores 0..10 
 class Response(models.Model):
     """One respondent's answer to a survey. One per invitation, whatever the number of clicks."""
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="responses")
+    # No index of its own: the indexes below lead with it (each index is one more entry written per row).
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="responses", db_index=False)
     survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="responses")
     invitation = models.OneToOneField(Invitation, null=True, blank=True, on_delete=models.SET_NULL,
                                       related_name="response")
@@ -64,8 +65,9 @@ class Response(models.Model):
 class Answer(models.Model):
     """The answer to one extra question: ``value`` holds choices, text, a number or a yes/no."""
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="answers")
-    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="answers")
+    # Neither has an index of its own: (account, question) and answer_unique (response, question) lead with them.
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="answers", db_index=False)
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="answers", db_index=False)
     question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="answers")
     value = models.JSONField()
     other_text = models.CharField(max_length=1000, blank=True)
@@ -114,7 +116,8 @@ class DailyRollup(ScoreCounts):
     traffic is left out. Kept up to date in the response's transaction (``rollups.py``).
     """
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="rollups")
+    # No index of its own: (account, day) and rollup_unique_sharded lead with it.
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="rollups", db_index=False)
     survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="rollups")
     day = models.DateField()
     channel = models.CharField(max_length=8)
@@ -220,7 +223,8 @@ class Case(models.Model):
         PHONE = "phone", _("Phone")
         EMAIL = "email", _("Email")
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="cases")
+    # No index of its own: the (account, ...) indexes below lead with it.
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="cases", db_index=False)
     response = models.OneToOneField(Response, on_delete=models.CASCADE, related_name="case")
     person = models.ForeignKey(Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="cases")
     rule = models.ForeignKey(CaseRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="cases")
@@ -295,7 +299,8 @@ class ResponseNote(models.Model):
 class CaseEvent(models.Model):
     """The history of a case: one row per change (opened, status, assignee, note, tags, reply, alert)."""
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="case_events")
+    # No index of its own: (account, case, created_at) leads with it.
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="case_events", db_index=False)
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=16)
     by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
@@ -396,7 +401,8 @@ class FollowUp(models.Model):
         SKIPPED_PAUSED = "skipped_paused", _("Skipped: sending paused")
         CANCELLED = "cancelled", _("Cancelled")
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="follow_ups")
+    # No index of its own: (account, person, status, sent_at) leads with it.
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="follow_ups", db_index=False)
     response = models.OneToOneField(Response, on_delete=models.CASCADE, related_name="follow_up")
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="follow_ups")
     rule = models.ForeignKey(FollowUpRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
