@@ -1,5 +1,8 @@
 """The WSGI app bench/capture.py serves with gunicorn: the real project plus two baseline views.
 
+The application is production's (config/wsgi.py): the respondent's JSON submit runs on its own middleware
+stack (responses/handler.py), everything else, the baselines too, on Django's full stack.
+
 Baselines, served by the same gunicorn, middleware and database as the real pages:
 - ``/bench/minimal``: a minimal Django view (no database).
 - ``/bench/insert``: a bare view that does one ORM INSERT per POST (the floor of a durable write).
@@ -20,7 +23,6 @@ import django  # noqa: E402
 django.setup()
 
 from django.conf import settings  # noqa: E402
-from django.core.wsgi import get_wsgi_application  # noqa: E402
 from django.http import HttpRequest, HttpResponse  # noqa: E402
 from django.urls import path  # noqa: E402
 from django.views.decorators.csrf import csrf_exempt  # noqa: E402
@@ -51,4 +53,5 @@ urlpatterns = [
     *project_urlpatterns,
 ]
 settings.ROOT_URLCONF = __name__
-application = get_wsgi_application()
+
+from config.wsgi import application  # noqa: E402, F401  (production's: the respondent's JSON submit on its own stack)

@@ -75,6 +75,17 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
     "accounts.middleware.AccountMiddleware",
 ]
+# The respondent's JSON submit (POST /r/<token>, application/json) runs on this stack instead
+# (config/wsgi.py, responses/handler.py): no session, user, messages, axes, account or CORS.
+RESPONDENT_MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "accounts.middleware.ScopeResetMiddleware",
+    "accounts.middleware.RejectNulMiddleware",
+    "responses.handler.RespondentLocaleMiddleware",
+    "responses.handler.ContentLengthMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
