@@ -253,8 +253,9 @@ CORS_ALLOW_CREDENTIALS = False
 SEND_SYNCHRONOUS_COMMIT = env.bool("SEND_SYNCHRONOUS_COMMIT", default=True)
 # Sender lanes per send task: the batch is split over this many threads, each with its own database
 # and mail connection, so their durable "sending" commits share WAL flushes (group commit) instead of
-# queueing one flush each. 1: the batch goes out sequentially, as before.
-SEND_LANES = env.int("SEND_LANES", default=4)
+# queueing one flush each. 1: the batch goes out sequentially, as before. 3 is the fastest with the
+# worker's 2 pool processes on 2 cores (docs/performance.md, "Dispatch with the real worker").
+SEND_LANES = env.int("SEND_LANES", default=3)
 # Complaint-rate auto-pause (EM-8; surveys/services/complaints.py) and who hears about it.
 OPERATOR_EMAIL = env.str("OPERATOR_EMAIL", default="")
 COMPLAINT_RATE_THRESHOLD = env.float("COMPLAINT_RATE_THRESHOLD", default=0.003)
