@@ -5,10 +5,13 @@
 32 concurrent clients (keep-alive HTTP/1.1) POST the respondent's JSON submit to ``/r/<token>``, one
 fresh invitation token per request: the token lookup, the rate limiter (Redis), the response row
 with its row lock, two answers, the rollup and the ``response.created`` / ``response.updated``
-events all count. In the same run and served the same way: a minimal Django view and a bare view
-doing one ORM INSERT per POST (bench/_capture_app.py). The three alternate in ``--rounds`` rounds
-(default 3) so that all see the same machine; each figure adds up its rounds. Prints req/s, p50/p99,
-the ratios, and the rows written versus the requests sent.
+events all count. In the same run and served by the same gunicorn and application (production's
+config/wsgi.py: the JSON submit on its own middleware stack, everything else on the full one): a
+minimal Django view and a bare view doing one ORM INSERT per POST (bench/_capture_app.py). The
+three alternate in ``--rounds`` rounds (default 3) so that all see the same machine; each figure
+adds up its rounds. Prints req/s, p50/p99, the ratios, the CPU each request cost the gunicorn
+workers, PostgreSQL, Redis, the load clients and the whole machine (from /proc; PostgreSQL's and
+Redis's are the whole servers'), and the rows written versus the requests sent.
 """
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ import uuid
 from pathlib import Path
 
 from _http_load import combine, run_requests  # bench/ is on sys.path when a script here runs
+from _proc import machine_cpu, named_cpu, postgres_cpu, tree_cpu
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -58,11 +62,26 @@ def start_gunicorn(port: int, account_id: int, workers: int, threads: int) -> su
     raise SystemExit(f"gunicorn did not start: {proc.stderr.read().decode()[-2000:] if proc.stderr else ''}")
 
 
-def run(port: int, requests: list[tuple[str, str, bytes | None]]) -> dict:
-    """Send the requests with CLIENTS keep-alive connections; returns throughput and latencies."""
+CPU_PARTS = ("gunicorn", "PostgreSQL", "Redis", "load client", "machine")
+
+
+def cpu_now(server_pid: int) -> tuple[float, ...]:
+    """CPU seconds so far of: the gunicorn tree, PostgreSQL, Redis, this process (the load clients),
+    and the whole machine (busy)."""
+    return (tree_cpu(server_pid), postgres_cpu(), named_cpu("redis-server"), time.process_time(),
+            machine_cpu()[0])
+
+
+def run(port: int, requests: list[tuple[str, str, bytes | None]], server_pid: int | None = None) -> dict:
+    """Send the requests with CLIENTS keep-alive connections; returns throughput and latencies, and
+    with ``server_pid`` the CPU seconds each of ``CPU_PARTS`` spent meanwhile (``cpu``)."""
     headers = {"Content-Type": "application/json", "Cookie": f"csrftoken={CSRF}", "X-CSRFToken": CSRF,
                "Accept": "application/json", "Host": "127.0.0.1"}
-    return run_requests(port, requests, headers=headers, clients=CLIENTS, timeout=30)
+    before = cpu_now(server_pid) if server_pid else ()
+    result = run_requests(port, requests, headers=headers, clients=CLIENTS, timeout=30)
+    if server_pid:
+        result["cpu"] = [after - start for after, start in zip(cpu_now(server_pid), before, strict=True)]
+    return result
 
 
 def main() -> None:
@@ -129,10 +148,13 @@ def main() -> None:
             rounds: dict[str, list[dict]] = {"minimal": [], "insert": [], "capture": []}
             for r in range(args.rounds):
                 part = range(r * count // args.rounds, (r + 1) * count // args.rounds)
-                rounds["minimal"].append(run(port, [("GET", "/bench/minimal", None)] * len(part)))
-                rounds["insert"].append(run(port, [("POST", "/bench/insert", b"")] * len(part)))
-                rounds["capture"].append(run(port, [("POST", f"/r/{tokens[i][0]}", capture_body(i)) for i in part]))
+                rounds["minimal"].append(run(port, [("GET", "/bench/minimal", None)] * len(part), server.pid))
+                rounds["insert"].append(run(port, [("POST", "/bench/insert", b"")] * len(part), server.pid))
+                rounds["capture"].append(run(port, [("POST", f"/r/{tokens[i][0]}", capture_body(i)) for i in part],
+                                             server.pid))
             minimal, insert, capture = (combine(rounds[name]) for name in ("minimal", "insert", "capture"))
+            cpu = {name: [sum(r["cpu"][k] for r in rounds[name]) * 1000 / count for k in range(len(CPU_PARTS))]
+                   for name in rounds}  # ms per request
             with account_scope(account):
                 written = Response.objects.count() - responses_before
                 inserted = Event.objects.filter(kind="bench.insert").count() - inserts_before
@@ -146,6 +168,10 @@ def main() -> None:
         for name, figures in (("minimal view", minimal), ("one-INSERT view", insert), ("capture", capture)):
             print(f"{name:16s} {figures['rps']:8.0f} req/s  p50 {figures['p50']:6.1f} ms  p99 {figures['p99']:6.1f} ms"
                   f"  statuses {figures['statuses']}")
+        print("CPU per request, ms (" + ", ".join(CPU_PARTS) + " busy):")
+        for name, label in (("minimal", "minimal view"), ("insert", "one-INSERT view"), ("capture", "capture")):
+            print(f"  {label:16s} " + "  ".join(f"{part} {value:.2f}" for part, value in zip(CPU_PARTS, cpu[name],
+                                                                                         strict=True)))
         print(f"rows: {written} responses written for {count} capture requests ({ok} answered 200); "
               f"{inserted} rows for {count} one-INSERT requests; {answers} answers in total")
         print(f"RESULT capture {capture['rps']:.0f} req/s, p99 {capture['p99']:.0f} ms = "

@@ -29,7 +29,6 @@ other sessions on a shared machine included), with how busy the whole machine wa
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import resource
 import signal
@@ -42,6 +41,8 @@ import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
+
+from _proc import machine_cpu, peak_rss_mb, postgres_cpu, proc_cpu, tree_cpu, tree_pids  # bench/ is on sys.path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -108,36 +109,6 @@ def start_worker(queue: str, concurrency: int) -> subprocess.Popen:
     raise SystemExit("the celery worker did not answer in 60 s")
 
 
-def proc_cpu(pid: int, children: bool = False) -> float:
-    """CPU seconds (user + system) of another process, from /proc; with ``children``, plus those of
-    its children that have exited (the postmaster reaps every backend)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    ticks = int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if children else 0)
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
-def postgres_cpu() -> float:
-    """CPU seconds of the local PostgreSQL server: its live processes and the backends that exited."""
-    total = 0.0
-    for entry in Path("/proc").iterdir():
-        try:
-            if entry.name.isdecimal() and (entry / "comm").read_text().strip() == "postgres":
-                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-                postmaster = (Path(f"/proc/{parent}/comm").read_text().strip() != "postgres")
-                total += proc_cpu(int(entry.name), children=postmaster)
-        except OSError:  # gone meanwhile
-            pass
-    return total
-
-
-def machine_cpu() -> tuple[float, float]:
-    """(busy, total) CPU seconds of the whole machine so far, from /proc/stat."""
-    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    tick = os.sysconf("SC_CLK_TCK")
-    idle = values[3] + values[4]
-    return (sum(values) - idle) / tick, sum(values) / tick
-
-
 def wal_stats() -> tuple[int, int]:
     """(WAL bytes, full-page images) the whole PostgreSQL server wrote so far (pg_stat_wal)."""
     from django.db import connection
@@ -146,35 +117,6 @@ def wal_stats() -> tuple[int, int]:
         cursor.execute("SELECT wal_bytes, wal_fpi FROM pg_stat_wal")
         wal_bytes, fpi = cursor.fetchone()
     return int(wal_bytes), int(fpi)
-
-
-def tree_pids(root: int) -> list[int]:
-    """``root`` and its descendants (a celery worker and its pool processes)."""
-    pids, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        pids.append(pid)
-        for task in Path(f"/proc/{pid}/task").glob("*/children"):
-            todo += [int(child) for child in task.read_text().split()]
-    return pids
-
-
-def tree_cpu(root: int) -> float:
-    total = 0.0
-    for pid in tree_pids(root):
-        with contextlib.suppress(OSError):  # gone meanwhile
-            total += proc_cpu(pid)
-    return total
-
-
-def peak_rss_mb(pids: list[int]) -> float:
-    """The largest peak RSS (VmHWM) among ``pids``."""
-    peak = 0
-    for pid in pids:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                peak = max(peak, int(line.split()[1]))
-    return peak / 1024
 
 
 class Totals:
