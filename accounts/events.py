@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import connections, models, transaction
 from django.utils import timezone
 
 from accounts import sql
@@ -137,7 +137,12 @@ class Gatherer:
                 except queue.Empty:
                     break
                 batch[key] = self.merge(batch[key], value) if key in batch else value
-            self.flush(batch)
+            try:
+                self.flush(batch)
+            finally:
+                # A flush normally only talks to the broker; one that ran a task eagerly (tests switching
+                # the worker off) opened this thread's own database connection, which nothing else closes.
+                connections.close_all()
 
 
 def _publish_newest(newest: dict[int, int]) -> None:
