@@ -66,7 +66,8 @@ class SurveyMetricsView(AccountApiMixin, APIView):
         for name in ("since", "until"):
             value = request.query_params.get(name)
             try:
-                bounds[name] = field.to_internal_value(value) if value else None
+                # Absent: the default. Present, even empty ("?since="): a date-time, else a 400 naming it.
+                bounds[name] = field.to_internal_value(value) if value is not None else None
             except serializers.ValidationError as exc:
                 raise serializers.ValidationError({name: exc.detail}) from None
         until = bounds["until"] or timezone.now()

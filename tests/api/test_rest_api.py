@@ -110,6 +110,16 @@ def test_survey_metrics_match_the_nps_definition_with_a_margin(client, acme, acm
     assert metrics["value"] == 25.0 and metrics["total"] == 4 and metrics["margin"] > 0
 
 
+@pytest.mark.parametrize("query", ["since=", "until=", "since=yesterday",
+                                   "since=2026-02-01T00:00:00Z&until=2026-01-01"])
+def test_survey_metrics_refuse_a_bad_or_empty_period_naming_the_parameter(client, acme, acme_key, query):
+    with account_scope(acme):
+        survey = SurveyFactory(account=acme)
+    response = client.get(f"/api/v1/surveys/{survey.pk}/metrics?{query}", **auth(acme_key))
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) == {"since" if query.startswith("since") else "until"}
+
+
 def test_a_session_user_acts_in_the_account_named_by_x_account(client, acme, alice, bob):
     client.force_login(alice)
     assert client.get("/api/v1/account", HTTP_X_ACCOUNT="acme").json()["slug"] == "acme"
