@@ -10,6 +10,7 @@ from django.utils import timezone
 from accounts.scoping import account_scope
 from integrations.delighted.models import Trend
 from integrations.delighted.services import survey_for_key
+from responses.rollups import rebuild_rollups
 from tests.api.test_delighted_wire import call
 from tests.factories import PersonFactory, ResponseFactory, TrendFactory
 
@@ -40,6 +41,9 @@ def pro_and_free(acme, acme_key):
             "free": ResponseFactory(account=acme, survey=survey, person=PersonFactory(account=acme), score=9,
                                     properties={"plan": "free"}, created_at=now - timedelta(hours=1)),
         }
+        # The factory writes no rollups; /v1/metrics reads whole days from them (before 03:00 UTC the
+        # rows above fall on the previous, whole day).
+        rebuild_rollups(account=acme)
     return rows
 
 
