@@ -81,7 +81,7 @@ RESPONDENT_MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "accounts.middleware.ScopeResetMiddleware",
     "accounts.middleware.RejectNulMiddleware",
-    "responses.handler.RespondentLocaleMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "responses.handler.ContentLengthMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

@@ -13,13 +13,10 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.conf import settings
-from django.conf.urls.i18n import is_language_prefix_patterns_used
-from django.core.exceptions import ImproperlyConfigured, MiddlewareNotUsed
+from django.core.exceptions import MiddlewareNotUsed
 from django.core.handlers.exception import convert_exception_to_response
 from django.core.handlers.wsgi import WSGIHandler
 from django.http import HttpRequest, HttpResponse
-from django.utils import translation
-from django.utils.cache import patch_vary_headers
 from django.utils.module_loading import import_string
 
 # The JSON submit of responses.public_urls's "respond:token" (<str:token> matches no slash).
@@ -85,24 +82,4 @@ class ContentLengthMiddleware:
         response = self.get_response(request)
         if not response.streaming and not response.has_header("Content-Length"):
             response.headers["Content-Length"] = str(len(response.content))
-        return response
-
-
-class RespondentLocaleMiddleware:
-    """``LocaleMiddleware`` for URLs without a language prefix (the respondent's are not in ``i18n_patterns``):
-    the language from the cookie or ``Accept-Language`` for the request, ``Content-Language`` and
-    ``Vary: Accept-Language`` on the answer, as the full stack sets them. A page the view renders for a survey
-    is in the survey's language (``public_views.respondent``)."""
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        if is_language_prefix_patterns_used(settings.ROOT_URLCONF)[0]:
-            raise ImproperlyConfigured("RespondentLocaleMiddleware does not handle i18n_patterns: use LocaleMiddleware")
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        translation.activate(translation.get_language_from_request(request))
-        request.LANGUAGE_CODE = translation.get_language()
-        response = self.get_response(request)
-        patch_vary_headers(response, ("Accept-Language",))
-        response.headers.setdefault("Content-Language", translation.get_language())
         return response
