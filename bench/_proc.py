@@ -14,17 +14,24 @@ def proc_cpu(pid: int, children: bool = False) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def _pids_named(comm: str) -> list[int]:
+    """The live processes whose command name is ``comm``."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        with contextlib.suppress(OSError):  # gone meanwhile
+            if entry.name.isdecimal() and (entry / "comm").read_text().strip() == comm:
+                pids.append(int(entry.name))
+    return pids
+
+
 def postgres_cpu() -> float:
     """CPU seconds of the local PostgreSQL server: its live processes and the backends that exited."""
     total = 0.0
-    for entry in Path("/proc").iterdir():
-        try:
-            if entry.name.isdecimal() and (entry / "comm").read_text().strip() == "postgres":
-                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-                postmaster = (Path(f"/proc/{parent}/comm").read_text().strip() != "postgres")
-                total += proc_cpu(int(entry.name), children=postmaster)
-        except OSError:  # gone meanwhile
-            pass
+    for pid in _pids_named("postgres"):
+        with contextlib.suppress(OSError):  # gone meanwhile
+            parent = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+            postmaster = Path(f"/proc/{parent}/comm").read_text().strip() != "postgres"
+            total += proc_cpu(pid, children=postmaster)
     return total
 
 
@@ -47,12 +54,17 @@ def tree_pids(root: int) -> list[int]:
     return pids
 
 
-def tree_cpu(root: int) -> float:
+def _cpu_of(pids: list[int]) -> float:
     total = 0.0
-    for pid in tree_pids(root):
+    for pid in pids:
         with contextlib.suppress(OSError):  # gone meanwhile
             total += proc_cpu(pid)
     return total
+
+
+def tree_cpu(root: int) -> float:
+    """CPU seconds of ``root`` and its live descendants."""
+    return _cpu_of(tree_pids(root))
 
 
 def peak_rss_mb(pids: list[int]) -> float:
@@ -67,9 +79,4 @@ def peak_rss_mb(pids: list[int]) -> float:
 
 def named_cpu(comm: str) -> float:
     """CPU seconds of the live processes whose command name is ``comm`` (e.g. ``redis-server``)."""
-    total = 0.0
-    for entry in Path("/proc").iterdir():
-        with contextlib.suppress(OSError):  # gone meanwhile
-            if entry.name.isdecimal() and (entry / "comm").read_text().strip() == comm:
-                total += proc_cpu(int(entry.name))
-    return total
+    return _cpu_of(_pids_named(comm))
